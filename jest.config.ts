@@ -1,0 +1,21 @@
+import type { Config } from 'jest';
+
+// Nest 12 ships ESM only, so Jest runs in ESM mode: `node --experimental-vm-modules`
+// (see the `test` script), `.ts` treated as ESM and ts-jest emitting ESM.
+const config: Config = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: {
+    // Sources import siblings as `./x.js` (NodeNext); Jest resolves the `.ts` file.
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', isolatedModules: true }],
+  },
+  testTimeout: 30_000,
+  maxWorkers: 2,
+};
+
+export default config;

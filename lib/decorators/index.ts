@@ -1,0 +1,2 @@
+export * from './on-quit.decorator.js';
+export * from './tracked-worker.decorator.js';

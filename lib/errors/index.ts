@@ -1,0 +1,3 @@
+export * from './quit-options.error.js';
+export * from './quit-timeout.error.js';
+export * from './quit-rejected.error.js';

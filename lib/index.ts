@@ -1,0 +1,7 @@
+export * from './quit.module.js';
+export * from './quit.service.js';
+export * from './decorators/index.js';
+export * from './interfaces/index.js';
+export * from './errors/index.js';
+export { QUIT_DEFAULTS } from './quit.options.js';
+export { QuitMessages } from './quit.messages.js';

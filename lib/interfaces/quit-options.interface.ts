@@ -1,0 +1,106 @@
+import type { LoggerService, ModuleMetadata, Type } from '@nestjs/common';
+
+/**
+ * The transports the drain phase knows. `rpc` stands for every microservice
+ * transport not named on its own in `transportOrder`.
+ */
+export type TransportKind = 'http' | 'grpc' | 'tcp' | 'redis' | 'nats' | 'mqtt' | 'rmq' | 'kafka' | 'rpc';
+
+/** Timeouts of the phases that wait for work; each is also capped by what is left of `timeoutMs`. */
+export interface QuitPhaseTimeouts {
+  /**
+   * How long the transports may take to finish the requests and calls in flight;
+   * what is left then is force-closed and named in the report.
+   * @default 10000
+   */
+  transports?: number;
+  /**
+   * How long tracked worker runs in flight may take.
+   * @default 10000
+   */
+  workers?: number;
+  /**
+   * How long all quit hooks together may take (each hook also has its own timeout).
+   * @default 10000
+   */
+  hooks?: number;
+}
+
+/** Options of the HTTP drainer. */
+export interface QuitHttpOptions {
+  /**
+   * A keep-alive socket with no request in flight is closed during the drain only
+   * once it has been idle this long: a client that has just picked the socket for
+   * its next request gets that request served (with `Connection: close`) instead of
+   * a reset.
+   * @default 250
+   */
+  idleGraceMs?: number;
+}
+
+export interface QuitModuleOptions {
+  /**
+   * Overall deadline of a shutdown, from the moment it begins (the first signal,
+   * `app.close()` or `quit()`). When a shutdown started by a signal or by `quit()`
+   * is not over by then, the process exits with `failureExitCode` and logs the report.
+   * @default 25000 (under Kubernetes' default 30 s grace period)
+   */
+  timeoutMs?: number;
+  /**
+   * How long to keep serving normally after quitting began, with readiness already
+   * reporting "shutting down", so load balancers take the instance out first.
+   * @default 0
+   */
+  readinessDelayMs?: number;
+  /** Timeouts of the phases that wait for work. */
+  phaseTimeouts?: QuitPhaseTimeouts;
+  /**
+   * Default timeout of one quit hook (`@OnQuit()` / `onQuit()`), unless the hook sets its own.
+   * @default 5000
+   */
+  hookTimeoutMs?: number;
+  /**
+   * The order in which transports stop taking new work. Every transport not named
+   * falls under `'rpc'`, or comes last when `'rpc'` is not named either.
+   * @default ['http', 'grpc', 'rpc']
+   */
+  transportOrder?: TransportKind[];
+  /** Options of the HTTP drainer. */
+  http?: QuitHttpOptions;
+  /**
+   * The process signals the module watches, for the second-signal and deadline
+   * handling. It only listens to a signal that something else (Nest's
+   * `enableShutdownHooks()`) listens to already, so it never changes what a signal does.
+   * @default ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP']
+   */
+  signals?: NodeJS.Signals[];
+  /**
+   * Exit code of a clean shutdown started by a signal or by `quit()`. When unset,
+   * the process exits as Nest makes it (re-raising the signal, or `process.exit(0)`
+   * with `useProcessExit`).
+   * @default undefined
+   */
+  exitCode?: number;
+  /**
+   * Exit code when a shutdown started by a signal or by `quit()` went wrong: a phase
+   * or hook timed out, a hook failed, the deadline passed, or a second signal came.
+   * @default 1
+   */
+  failureExitCode?: number;
+  /**
+   * Where the module logs. `false` silences it.
+   * @default new Logger('QuitModule')
+   */
+  logger?: LoggerService | false;
+}
+
+export interface QuitOptionsFactory {
+  createQuitOptions(): QuitModuleOptions | Promise<QuitModuleOptions>;
+}
+
+export interface QuitModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  useFactory?: (...args: any[]) => QuitModuleOptions | Promise<QuitModuleOptions>;
+  inject?: any[];
+  useClass?: Type<QuitOptionsFactory>;
+  useExisting?: Type<QuitOptionsFactory>;
+}

@@ -1,0 +1,22 @@
+export interface TrackedWorkerOptions {
+  /** Name in logs and in the report. @default `Class@method` */
+  name?: string;
+  /**
+   * What a call does once quitting has begun:
+   * - `'skip'`: the method does not run; the call returns `undefined` (a resolved
+   *   promise of `undefined` for an `async` method). Right for crons and intervals.
+   * - `'reject'`: the call throws (an `async` method rejects) a `QuitRejectedError`, so a
+   *   caller that must not lose the work (a queue) sees it was not done.
+   * @default 'skip'
+   */
+  whenQuitting?: 'skip' | 'reject';
+}
+
+/** One run of work counted by `QuitService.trackWorker()`. */
+export interface WorkerHandle {
+  readonly name: string;
+  /** Aborts when quitting begins: a loop checks it to stop taking new work. */
+  readonly signal: AbortSignal;
+  /** Marks the run finished. Calling it again does nothing. */
+  done(): void;
+}

@@ -1,0 +1,207 @@
+import type { LoggerService } from '@nestjs/common';
+import type { QuitHook } from '../hooks/hook.registry.js';
+import { HookRegistry } from '../hooks/hook.registry.js';
+import type { QuitEvent, QuitPhase } from '../interfaces/quit-event.interface.js';
+import type { QuitFailure, QuitPhaseReport, QuitReport, QuitTrigger } from '../interfaces/quit-report.interface.js';
+import type { TransportDrainer } from '../interfaces/transport-drainer.interface.js';
+import type { ResolvedQuitOptions } from '../quit.options.js';
+import { QuitMessages } from '../quit.messages.js';
+import { WorkerTracker } from '../workers/worker.tracker.js';
+import { now, round, settleWithin, sleep } from './timing.js';
+
+export interface PipelineInput {
+  options: ResolvedQuitOptions;
+  trigger: QuitTrigger;
+  signal?: string;
+  reason?: string;
+  drainers: TransportDrainer[];
+  workers: WorkerTracker;
+  hooks: HookRegistry;
+  /** The "fire" step: flips the quit event (isQuitting, the abort signal, readiness). */
+  fire(): void;
+  emit(event: QuitEvent): void;
+  skippedWorkerRuns(): number;
+  logger?: LoggerService;
+}
+
+interface PhaseOutcome {
+  timedOut: boolean;
+  pending: string[];
+}
+
+/**
+ * Runs one shutdown: fire → readiness delay → drain transports → drain workers → quit
+ * hooks, strictly in order, each phase within its own timeout and all within the overall
+ * deadline. It never throws: what goes wrong is recorded and the next phase still runs.
+ */
+export class QuitPipeline {
+  private readonly startedAt = Date.now();
+  private readonly start = now();
+  private readonly deadline: number;
+  private readonly phases: QuitPhaseReport[] = [];
+  private readonly failures: QuitFailure[] = [];
+
+  constructor(private readonly input: PipelineInput) {
+    this.deadline = this.start + input.options.timeoutMs;
+  }
+
+  async run(): Promise<QuitReport> {
+    const { options } = this.input;
+    this.input.emit({
+      type: 'quit.started',
+      trigger: this.input.trigger,
+      signal: this.input.signal,
+      reason: this.input.reason,
+      at: this.startedAt,
+    });
+    await this.phase('fire', Infinity, async () => {
+      this.input.fire();
+      return none;
+    });
+    await this.phase('readiness', options.readinessDelayMs, async (budget) => {
+      await sleep(Math.min(options.readinessDelayMs, budget));
+      return { timedOut: budget < options.readinessDelayMs, pending: [] };
+    });
+    await this.phase('transports', options.phaseTimeouts.transports, (budget) => this.drainTransports(budget));
+    await this.phase('workers', options.phaseTimeouts.workers, async (budget) => {
+      const inTime = await settleWithin(this.input.workers.idle(), budget);
+      const pending = inTime ? [] : this.input.workers.pending();
+      this.input.workers.close();
+      return { timedOut: !inTime, pending };
+    });
+    await this.phase('hooks', options.phaseTimeouts.hooks, (budget) => this.runHooks(budget));
+    return this.report();
+  }
+
+  /** A report as of now; `forced` marks one the process is about to exit on. */
+  report(forced?: QuitReport['forced']): QuitReport {
+    const pending = this.phases.flatMap((p) => p.pending.map((item) => `${p.phase}: ${item}`));
+    return {
+      trigger: this.input.trigger,
+      signal: this.input.signal,
+      reason: this.input.reason,
+      startedAt: this.startedAt,
+      durationMs: round(now() - this.start),
+      phases: this.phases.map((p) => ({ ...p, pending: [...p.pending] })),
+      pending,
+      failures: [...this.failures],
+      skippedWorkerRuns: this.input.skippedWorkerRuns(),
+      forced,
+      ok: !forced && this.failures.length === 0 && this.phases.every((p) => !p.timedOut),
+    };
+  }
+
+  private async phase(phase: QuitPhase, timeoutMs: number, body: (budgetMs: number) => Promise<PhaseOutcome>) {
+    const begin = now();
+    const budget = Math.max(0, Math.min(timeoutMs, this.deadline - begin));
+    this.input.emit({ type: 'phase.started', phase, at: Date.now() });
+    let outcome: PhaseOutcome;
+    try {
+      outcome = await body(budget);
+    } catch (error) {
+      // A phase body only throws on a bug of ours; record it and go on.
+      this.fail(phase, phase, QuitMessages.drainFailed(phase), error);
+      outcome = none;
+    }
+    const durationMs = round(now() - begin);
+    this.phases.push({ phase, startedAtMs: round(begin - this.start), durationMs, ...outcome });
+    if (outcome.timedOut) this.input.logger?.warn(QuitMessages.phaseTimedOut(phase, round(budget), outcome.pending));
+    this.input.emit({ type: 'phase.ended', phase, at: Date.now(), durationMs, ...outcome });
+  }
+
+  private async drainTransports(budget: number): Promise<PhaseOutcome> {
+    const order = this.input.options.transportOrder;
+    const rank = (d: TransportDrainer) => {
+      const i = order.indexOf(d.transport);
+      if (i >= 0) return i;
+      const rpc = order.indexOf('rpc');
+      return d.transport !== 'http' && rpc >= 0 ? rpc : order.length;
+    };
+    const drainers = [...this.input.drainers].sort((a, b) => rank(a) - rank(b));
+    // Intake stops one transport after the other, in the declared order...
+    for (const d of drainers) {
+      try {
+        await d.stopIntake();
+      } catch (error) {
+        this.fail('transports', d.name, QuitMessages.drainFailed(d.name), error);
+      }
+      this.input.emit({ type: 'transport.intake-stopped', transport: d.transport, name: d.name, at: Date.now() });
+    }
+    // ...but the work in flight is awaited together, so the phase lasts as long as
+    // the slowest request or call, not the sum of them.
+    const open = new Set(drainers);
+    const drained = Promise.all(
+      drainers.map(async (d) => {
+        try {
+          await d.drain();
+        } catch (error) {
+          this.fail('transports', d.name, QuitMessages.drainFailed(d.name), error);
+        }
+        open.delete(d);
+        this.input.emit({ type: 'transport.drained', transport: d.transport, name: d.name, at: Date.now(), forced: false });
+      }),
+    );
+    const inTime = await settleWithin(drained, budget);
+    if (inTime) return none;
+    const left = [...open];
+    const pending = left.flatMap((d) => d.pending());
+    for (const d of left) {
+      open.delete(d);
+      try {
+        await d.forceClose();
+      } catch (error) {
+        this.fail('transports', d.name, QuitMessages.drainFailed(d.name), error);
+      }
+      this.input.emit({ type: 'transport.drained', transport: d.transport, name: d.name, at: Date.now(), forced: true });
+    }
+    return { timedOut: true, pending };
+  }
+
+  private async runHooks(budget: number): Promise<PhaseOutcome> {
+    const phaseEnd = now() + budget;
+    const pending: string[] = [];
+    for (const hook of this.input.hooks.ordered()) {
+      const left = phaseEnd - now();
+      if (left <= 0) {
+        pending.push(hook.name);
+        this.fail('hooks', hook.name, QuitMessages.hookNotRun(hook.name));
+        continue;
+      }
+      if (!(await this.runHook(hook, left))) pending.push(hook.name);
+    }
+    return { timedOut: pending.length > 0, pending };
+  }
+
+  /** Runs one hook; false when it timed out. A hook that throws never stops the next one. */
+  private async runHook(hook: QuitHook, left: number): Promise<boolean> {
+    const timeoutMs = Math.min(hook.timeoutMs ?? this.input.options.hookTimeoutMs, left);
+    const abort = new AbortController();
+    const begin = now();
+    this.input.emit({ type: 'hook.started', name: hook.name, at: Date.now() });
+    let error: unknown;
+    const work = (async () => hook.run(abort.signal))().catch((e) => {
+      error = e ?? new Error('rejected');
+    });
+    const inTime = await settleWithin(work, timeoutMs);
+    if (!inTime) abort.abort(new Error(QuitMessages.hookTimedOut(hook.name, round(timeoutMs))));
+    if (!inTime) this.fail('hooks', hook.name, QuitMessages.hookTimedOut(hook.name, round(timeoutMs)));
+    else if (error !== undefined) this.fail('hooks', hook.name, QuitMessages.hookFailed(hook.name), error);
+    this.input.emit({
+      type: 'hook.ended',
+      name: hook.name,
+      at: Date.now(),
+      durationMs: round(now() - begin),
+      error: inTime ? error : undefined,
+      timedOut: !inTime,
+    });
+    return inTime;
+  }
+
+  private fail(phase: QuitPhase, source: string, message: string, error?: unknown) {
+    this.failures.push({ phase, source, message: error instanceof Error ? `${message}: ${error.message}` : message, error });
+    const stack = error instanceof Error ? error.stack : undefined;
+    this.input.logger?.error(error === undefined ? message : `${message}: ${error instanceof Error ? error.message : String(error)}`, stack);
+  }
+}
+
+const none: PhaseOutcome = { timedOut: false, pending: [] };

@@ -1,0 +1,29 @@
+/** Injection token of the resolved module options. */
+export const QUIT_MODULE_OPTIONS = 'quit:module_options';
+
+/** Metadata key set by `@OnQuit()` on a provider method. */
+export const ON_QUIT_METADATA = 'quit:on_quit';
+
+/** Metadata key set by `@TrackedWorker()` on a method or a class. */
+export const TRACKED_WORKER_METADATA = 'quit:tracked_worker';
+
+/**
+ * Marks a function as a tracked-worker wrapper, so that a class-level
+ * `@TrackedWorker()` does not wrap a method twice.
+ */
+export const TRACKED_WRAPPER = Symbol.for('nestjs-quit:tracked_wrapper');
+
+/**
+ * The property under which the explorer gives a provider instance its
+ * `QuitService`: the wrapper made at decoration time reads it to count a run.
+ */
+export const QUIT_TRACKER = Symbol.for('nestjs-quit:tracker');
+
+/** The phases of a shutdown, in the order they run. */
+export const QUIT_PHASES = ['fire', 'readiness', 'transports', 'workers', 'hooks'] as const;
+
+/**
+ * A static property of the module's own module classes: the `distance` the lifecycle
+ * gives them, so that Nest runs their destroy-type hooks first or last.
+ */
+export const QUIT_HOOK_DISTANCE = Symbol.for('nestjs-quit:hook_distance');

@@ -1,0 +1,27 @@
+/** Every message the module logs or throws, as factories the tests import. */
+export const QuitMessages = {
+  started: (trigger: string, detail?: string) => `Shutting down (${trigger}${detail ? `: ${detail}` : ''})`,
+  phaseTimedOut: (phase: string, ms: number, pending: string[]) =>
+    `Phase "${phase}" did not finish within ${ms} ms; still pending: ${pending.length ? pending.join(', ') : 'nothing named'}`,
+  hookFailed: (name: string) => `Quit hook ${name} failed`,
+  hookTimedOut: (name: string, ms: number) => `Quit hook ${name} did not finish within ${ms} ms`,
+  hookNotRun: (name: string) => `Quit hook ${name} did not run: the hooks phase ran out of time`,
+  drainFailed: (name: string) => `Draining ${name} failed`,
+  finished: (ms: number, ok: boolean) => `Quit pipeline finished in ${ms} ms${ok ? '' : ' with problems (see the report)'}`,
+  report: (json: string) => `Shutdown report: ${json}`,
+  deadline: (ms: number) => `Shutdown did not finish within the ${ms} ms deadline; exiting now`,
+  secondSignal: (signal: string) => `Received ${signal} again while shutting down; exiting now`,
+  exiting: (code: number) => `Exiting with code ${code}`,
+  requestScoped: (decorator: string, target: string) =>
+    `${decorator} on ${target} is ignored: the provider is not static (request or transient scope). Move it to a singleton provider.`,
+  noShutdownHooks: () =>
+    'QuitService.quit() ran the quit pipeline, but nothing listens to a shutdown signal, so it cannot close the application: call app.enableShutdownHooks() in main.ts, or app.close() yourself.',
+  workerAfterClose: (name: string) =>
+    `QuitService.trackWorker("${name}"): the workers phase of the shutdown is over; no new work can be tracked.`,
+  workerRejected: (name: string) => `${name} was not started: the application is shutting down.`,
+  badHandler: (name: string) =>
+    `QuitService.onQuit(${name}): expected a function, an object with close(), or an object with shutdown(signal).`,
+  badWorkerName: (name: unknown) => `QuitService.trackWorker(): the name must be a non-empty string, got ${String(name)}.`,
+  moduleNotFound: () =>
+    'QuitModule could not find its own module in the container, so its hooks may not run before other modules\' onModuleDestroy. Import QuitModule.forRoot() once in the root module.',
+} as const;

@@ -1,0 +1,126 @@
+/**
+ * The order probe: a request and a tracked worker in flight at shutdown, a pool closed
+ * in `onModuleDestroy`, an `@OnQuit()` hook. Shutdown is started by a signal from the
+ * test, by `GET /close` (app.close()) or by `GET /quit` (quit.quit()).
+ *
+ * env: HOOK=hang|throw|late-reject adds a misbehaving hook; QUIT_OPTIONS is JSON merged
+ * into the module options.
+ */
+import 'reflect-metadata';
+import { Controller, Get, Injectable, Module, Query, type INestApplication, type OnModuleDestroy } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { OnQuit, QuitModule, QuitService, TrackedWorker, type QuitModuleOptions } from '../../lib/index.js';
+import { ev, sleep } from './log.js';
+import { Pool } from './pool.js';
+
+let app: INestApplication;
+
+const untilQuitting = (quit: QuitService) =>
+  new Promise<void>((resolve) => (quit.isQuitting ? resolve() : quit.signal.addEventListener('abort', () => resolve())));
+
+@Injectable()
+class Jobs {
+  constructor(
+    private readonly pool: Pool,
+    private readonly quit: QuitService,
+  ) {}
+
+  @TrackedWorker()
+  async run(ms: number): Promise<void> {
+    ev('worker.start');
+    try {
+      await untilQuitting(this.quit);
+      await this.pool.query(ms);
+      ev('worker.end');
+    } catch (error) {
+      ev(`worker.failed ${(error as Error).message}`);
+    }
+  }
+}
+
+@Injectable()
+class Hooks implements OnModuleDestroy {
+  @OnQuit({ order: 1 })
+  flush(): void {
+    ev('hook.flush');
+  }
+
+  @OnQuit({ order: 0, timeoutMs: 300 })
+  async misbehave(): Promise<void> {
+    const mode = process.env.HOOK;
+    if (!mode) return;
+    ev(`hook.${mode}`);
+    if (mode === 'throw') throw new Error('hook exploded');
+    if (mode === 'hang') await new Promise(() => undefined);
+    if (mode === 'late-reject') {
+      await sleep(600);
+      throw new Error('rejected after its timeout');
+    }
+  }
+
+  onModuleDestroy(): void {
+    ev('hooks.destroy');
+  }
+}
+
+@Controller()
+class AppController {
+  constructor(
+    private readonly pool: Pool,
+    private readonly jobs: Jobs,
+    private readonly quit: QuitService,
+  ) {}
+
+  /** Held until quitting begins, then `ms` more: in flight at the shutdown by construction. */
+  @Get('slow')
+  async slow(@Query('ms') ms = '300'): Promise<string> {
+    ev('request.start');
+    await untilQuitting(this.quit);
+    await this.pool.query(Number(ms));
+    ev('request.end');
+    return 'done';
+  }
+
+  @Get('work')
+  work(@Query('ms') ms = '400'): string {
+    void this.jobs.run(Number(ms));
+    return 'started';
+  }
+
+  @Get('close')
+  close(): string {
+    setImmediate(() => void app.close().then(() => ev('closed')));
+    return 'closing';
+  }
+
+  @Get('quit')
+  quitNow(): string {
+    setImmediate(() => void this.quit.quit('requested'));
+    return 'quitting';
+  }
+}
+
+const options: QuitModuleOptions = { timeoutMs: 5_000, ...JSON.parse(process.env.QUIT_OPTIONS ?? '{}') };
+
+@Module({
+  imports: [QuitModule.forRoot(options)],
+  controllers: [AppController],
+  providers: [Pool, Jobs, Hooks],
+})
+class AppModule {}
+
+async function main() {
+  app = await NestFactory.create(AppModule, { logger: ['error', 'warn', 'log'] });
+  if (process.env.NO_HOOKS !== '1') app.enableShutdownHooks();
+  const quit = app.get(QuitService);
+  quit.events$.subscribe((e) => {
+    if (e.type === 'phase.started') ev(`phase.${e.phase}`);
+    if (e.type === 'quit.ended') ev(`report ${JSON.stringify({ ok: e.report.ok, pending: e.report.pending, failures: e.report.failures.map((f) => f.source) })}`);
+  });
+  process.on('exit', (code) => ev(`exit ${code}`));
+  await app.listen(0, '127.0.0.1');
+  ev('listening');
+  process.stdout.write(`ready ${(app.getHttpServer().address() as { port: number }).port}\n`);
+}
+
+void main();

@@ -13,7 +13,7 @@ import { QuitService } from './quit.service.js';
 @Injectable()
 export class QuitLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
-    modules: ModulesContainer,
+    private readonly modules: ModulesContainer,
     private readonly quit: QuitService,
     private readonly policy: QuitExitPolicy,
     @Optional() private readonly httpHost?: HttpAdapterHost,
@@ -23,9 +23,12 @@ export class QuitLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
 
   onApplicationBootstrap(): void {
     // Not in the constructor: the HTTP server does not exist yet when providers are built.
-    for (const drainer of discoverDrainers({ httpHost: this.httpHost, options: this.quit.options })) {
-      this.quit.addDrainer(drainer);
-    }
+    discoverDrainers({
+      httpHost: this.httpHost,
+      modules: this.modules,
+      options: this.quit.options,
+      add: (drainer) => this.quit.addDrainer(drainer),
+    });
     this.policy.attach();
   }
 

@@ -1,21 +1,27 @@
-import type { HttpAdapterHost } from '@nestjs/core';
+import type { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import type { TransportDrainer } from '../interfaces/transport-drainer.interface.js';
 import type { ResolvedQuitOptions } from '../quit.options.js';
 import { HttpDrainer } from './http.drainer.js';
 
 export interface DrainerContext {
   httpHost?: HttpAdapterHost;
+  modules: ModulesContainer;
   options: ResolvedQuitOptions;
+  /** Adds a drainer; a finder may call it later too (a microservice connected after bootstrap). */
+  add(drainer: TransportDrainer): void;
 }
 
-/** One finder per transport: a new transport is a new file and a line here. */
-const finders: Array<(ctx: DrainerContext) => TransportDrainer[]> = [
-  ({ httpHost, options }) => {
-    const server = httpHost?.httpAdapter?.getHttpServer?.();
-    return server ? [new HttpDrainer(server, options.http.idleGraceMs)] : [];
-  },
-];
+/** Finds the servers of one transport and adds a drainer for each. */
+export type DrainerFinder = (ctx: DrainerContext) => void;
 
-export function discoverDrainers(ctx: DrainerContext): TransportDrainer[] {
-  return finders.flatMap((find) => find(ctx));
+const httpFinder: DrainerFinder = ({ httpHost, options, add }) => {
+  const server = httpHost?.httpAdapter?.getHttpServer?.();
+  if (server) add(new HttpDrainer(server, options.http.idleGraceMs));
+};
+
+/** One finder per transport: a new transport is a new file and a line here. */
+const finders: DrainerFinder[] = [httpFinder];
+
+export function discoverDrainers(ctx: DrainerContext): void {
+  for (const find of finders) find(ctx);
 }

@@ -11,6 +11,7 @@ export const QuitMessages = {
   report: (json: string) => `Shutdown report: ${json}`,
   deadline: (ms: number) => `Shutdown did not finish within the ${ms} ms deadline; exiting now`,
   secondSignal: (signal: string) => `Received ${signal} again while shutting down; exiting now`,
+  nestHooksPending: () => 'nest: onModuleDestroy / beforeApplicationShutdown / onApplicationShutdown hooks still running',
   exiting: (code: number) => `Exiting with code ${code}`,
   requestScoped: (decorator: string, target: string) =>
     `${decorator} on ${target} is ignored: the provider is not static (request or transient scope). Move it to a singleton provider.`,

@@ -8,6 +8,7 @@ import type { WorkerHandle } from './interfaces/tracked-worker.interface.js';
 import type { TransportDrainer } from './interfaces/transport-drainer.interface.js';
 import { QuitPipeline } from './pipeline/quit.pipeline.js';
 import { QUIT_MODULE_OPTIONS } from './quit.constants.js';
+import { QuitMessages } from './quit.messages.js';
 import type { ResolvedQuitOptions } from './quit.options.js';
 import { WorkerTracker } from './workers/worker.tracker.js';
 
@@ -135,6 +136,9 @@ export class QuitService {
 
   /** @internal The report as of now, marked as cut short by `forced`. */
   forcedReport(forced: NonNullable<QuitReport['forced']>): QuitReport | undefined {
-    return this.pipeline?.report(forced);
+    const report = this.pipeline?.report(forced);
+    // The pipeline was over: what kept the process was Nest's own hooks after it.
+    if (report && this.lastReport) report.pending.push(QuitMessages.nestHooksPending());
+    return report;
   }
 }

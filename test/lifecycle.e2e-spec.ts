@@ -10,7 +10,9 @@ function start(env: Record<string, string> = {}): Child {
 }
 afterEach(() => children.splice(0).forEach((c) => c.stop()));
 
-/** What every clean run must show: the drain and hooks strictly before Nest's own hooks. */
+const OK_REPORT = 'report {"ok":true,"pending":[],"failures":[]}';
+
+/** What every clean run must show: the drain and the hooks strictly before Nest's own hooks. */
 const CLEAN_ORDER = [
   'phase.fire',
   'phase.readiness',
@@ -20,7 +22,7 @@ const CLEAN_ORDER = [
   'worker.end',
   'phase.hooks',
   'hook.flush',
-  'report {"ok":true,"pending":[],"failures":[]}',
+  OK_REPORT,
   'pool.destroy',
   'hooks.destroy',
 ];
@@ -34,17 +36,153 @@ async function inFlight(app: Child, port: number) {
   return { request };
 }
 
+/** The shutdown's own events, without the start-up ones. */
+const shutdownEvents = (app: Child) =>
+  app.events().filter((e) => !['listening', 'request.start', 'worker.start'].includes(e));
+
 describe('the quit pipeline runs before any onModuleDestroy', () => {
-  it('on SIGTERM: the request and the worker in flight finish while the pool is open, then hooks, then onModuleDestroy', async () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'on %s: the request and the worker in flight finish while the pool is open, then hooks, then onModuleDestroy',
+    async (signal) => {
+      const app = start();
+      const port = await app.ready();
+      const { request } = await inFlight(app, port);
+      app.kill(signal);
+      const reply = await request;
+      const exit = await app.exited;
+      expect(reply).toMatchObject({ status: 200, body: 'done' });
+      expect(shutdownEvents(app)).toEqual(CLEAN_ORDER);
+      // Nest re-raises the signal once closed: the process dies of it, as it would without the module.
+      expect(exit).toMatchObject({ code: null, signal });
+    },
+  );
+
+  it('on app.close(): the same order, and the process is left to its owner', async () => {
+    const app = start({ EXIT_AFTER_CLOSE: '1' });
+    const port = await app.ready();
+    const { request } = await inFlight(app, port);
+    const close = get(port, '/close?then=exit');
+    const reply = await request;
+    const exit = await app.exited;
+    expect(await close).toMatchObject({ status: 200 });
+    expect(reply).toMatchObject({ status: 200, body: 'done' });
+    expect(shutdownEvents(app)).toEqual([...CLEAN_ORDER, 'closed', 'exit 0']);
+    expect(exit.code).toBe(0);
+  });
+
+  it('on quit.quit(): the same order, then the app closes through its shutdown hooks', async () => {
     const app = start();
     const port = await app.ready();
     const { request } = await inFlight(app, port);
-    app.kill('SIGTERM');
+    await get(port, '/quit');
     const reply = await request;
     const exit = await app.exited;
     expect(reply).toMatchObject({ status: 200, body: 'done' });
-    expect(app.events().filter((e) => !['listening', 'request.start', 'worker.start'].includes(e))).toEqual(CLEAN_ORDER);
-    // Nest re-raises the signal once closed: the process dies of it, as without the module.
+    expect(shutdownEvents(app)).toEqual(CLEAN_ORDER);
     expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
+    expect(app.lines.some((l) => l.includes('Shutting down (quit: requested)'))).toBe(true);
+  });
+
+  it('with exitCode set, a clean signal shutdown exits with it', async () => {
+    const app = start({ QUIT_OPTIONS: JSON.stringify({ exitCode: 0 }) });
+    await app.ready();
+    app.kill('SIGTERM');
+    const exit = await app.exited;
+    expect(exit.code).toBe(0);
+    expect(app.events().slice(-3)).toEqual(['pool.destroy', 'hooks.destroy', 'exit 0']);
+  });
+});
+
+describe('process policy', () => {
+  it('a hanging hook ends at its timeout, the next hook still runs, the report names it, exit is non-zero', async () => {
+    const app = start({ HOOK: 'hang' });
+    await app.ready();
+    app.kill('SIGTERM');
+    const exit = await app.exited;
+    expect(shutdownEvents(app)).toEqual([
+      'phase.fire',
+      'phase.readiness',
+      'phase.transports',
+      'phase.workers',
+      'phase.hooks',
+      'hook.hang',
+      'hook.flush',
+      'report {"ok":false,"pending":["hooks: Hooks@misbehave"],"failures":["Hooks@misbehave"]}',
+      'pool.destroy',
+      'hooks.destroy',
+      'exit 1',
+    ]);
+    expect(exit.code).toBe(1);
+    expect(app.output()).toContain('Quit hook Hooks@misbehave did not finish within 300 ms');
+    // Cut at the hook's 300 ms timeout, not at the 5 s deadline.
+    expect(exit.elapsedMs).toBeGreaterThanOrEqual(300);
+    expect(exit.elapsedMs).toBeLessThan(3_000);
+  });
+
+  it('a throwing hook does not stop the next one; the failure is reported and the exit is non-zero', async () => {
+    const app = start({ HOOK: 'throw' });
+    await app.ready();
+    app.kill('SIGTERM');
+    const exit = await app.exited;
+    expect(shutdownEvents(app)).toEqual([
+      'phase.fire',
+      'phase.readiness',
+      'phase.transports',
+      'phase.workers',
+      'phase.hooks',
+      'hook.throw',
+      'hook.flush',
+      'report {"ok":false,"pending":[],"failures":["Hooks@misbehave"]}',
+      'pool.destroy',
+      'hooks.destroy',
+      'exit 1',
+    ]);
+    expect(exit.code).toBe(1);
+    expect(app.output()).toContain('Quit hook Hooks@misbehave failed: hook exploded');
+  });
+
+  it('a second SIGINT during the shutdown exits at once, non-zero, with the report', async () => {
+    const app = start({ HOOK: 'hang', HOOK_TIMEOUT_MS: '10000' });
+    await app.ready();
+    app.kill('SIGINT');
+    await app.waitFor('ev:hook.hang');
+    app.kill('SIGINT');
+    const exit = await app.exited;
+    expect(exit.code).toBe(1);
+    expect(app.output()).toContain('Received SIGINT again while shutting down; exiting now');
+    expect(app.output()).toMatch(/Shutdown report: .*"forced":"second-signal"/);
+    expect(app.events()).not.toContain('pool.destroy');
+    expect(app.events().at(-1)).toBe('exit 1');
+  });
+
+  it('the deadline cuts the hooks phase short: the hooks left are named, Nest still closes, exit is non-zero', async () => {
+    const app = start({ HOOK: 'hang', HOOK_TIMEOUT_MS: '10000', QUIT_OPTIONS: JSON.stringify({ timeoutMs: 600 }) });
+    await app.ready();
+    app.kill('SIGTERM');
+    const exit = await app.exited;
+    expect(exit.code).toBe(1);
+    expect(app.events().slice(-5)).toEqual([
+      'hook.hang',
+      'report {"ok":false,"pending":["hooks: Hooks@misbehave","hooks: Hooks@flush"],"failures":["Hooks@misbehave","Hooks@flush"]}',
+      'pool.destroy',
+      'hooks.destroy',
+      'exit 1',
+    ]);
+    expect(app.output()).toContain('Quit hook Hooks@flush did not run: the hooks phase ran out of time');
+  });
+
+  it('when an onModuleDestroy hangs, the process exits non-zero at the deadline and says what was pending', async () => {
+    const app = start({ POOL_DESTROY: 'hang', QUIT_OPTIONS: JSON.stringify({ timeoutMs: 600 }) });
+    await app.ready();
+    app.kill('SIGTERM');
+    const exit = await app.exited;
+    expect(exit.code).toBe(1);
+    // Nest calls one module's onModuleDestroy hooks together: both started, neither stops the other.
+    expect(app.events().slice(-3).sort()).toEqual(['exit 1', 'hooks.destroy', 'pool.destroy']);
+    expect(app.events().at(-1)).toBe('exit 1');
+    expect(app.output()).toContain('Shutdown did not finish within the 600 ms deadline; exiting now');
+    expect(app.output()).toMatch(/Shutdown report: .*"pending":\["nest: onModuleDestroy .*"forced":"deadline"/);
+    expect(exit.elapsedMs).toBeGreaterThanOrEqual(600);
+    expect(exit.elapsedMs).toBeLessThan(3_000);
   });
 });

@@ -3,7 +3,7 @@
  * in `onModuleDestroy`, an `@OnQuit()` hook. Shutdown is started by a signal from the
  * test, by `GET /close` (app.close()) or by `GET /quit` (quit.quit()).
  *
- * env: HOOK=hang|throw|late-reject adds a misbehaving hook; QUIT_OPTIONS is JSON merged
+ * env: HOOK=hang|throw|late-reject adds a misbehaving hook (timeout HOOK_TIMEOUT_MS, 300 ms); QUIT_OPTIONS is JSON merged
  * into the module options.
  */
 import 'reflect-metadata';
@@ -45,7 +45,7 @@ class Hooks implements OnModuleDestroy {
     ev('hook.flush');
   }
 
-  @OnQuit({ order: 0, timeoutMs: 300 })
+  @OnQuit({ order: 0, timeoutMs: Number(process.env.HOOK_TIMEOUT_MS ?? 300) })
   async misbehave(): Promise<void> {
     const mode = process.env.HOOK;
     if (!mode) return;
@@ -87,9 +87,15 @@ class AppController {
     return 'started';
   }
 
+  /** `app.close()` as a script or test would call it; `then=exit` exits 0 afterwards. */
   @Get('close')
-  close(): string {
-    setImmediate(() => void app.close().then(() => ev('closed')));
+  close(@Query('then') then?: string): string {
+    setImmediate(() =>
+      void app.close().then(() => {
+        ev('closed');
+        if (then === 'exit') process.exit(0);
+      }),
+    );
     return 'closing';
   }
 

@@ -13,8 +13,10 @@ export class Pool implements OnModuleDestroy {
     return 'ok';
   }
 
-  onModuleDestroy(): void {
+  /** With POOL_DESTROY=hang, closing never finishes (a stuck driver). */
+  async onModuleDestroy(): Promise<void> {
     ev('pool.destroy');
     this.open = false;
+    if (process.env.POOL_DESTROY === 'hang') await new Promise(() => undefined);
   }
 }

@@ -25,14 +25,14 @@ const LIFECYCLE_HOOKS = new Set([
 export function TrackedWorker(options: TrackedWorkerOptions = {}): MethodDecorator & ClassDecorator {
   return ((target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => {
     if (descriptor) {
-      descriptor.value = wrap(descriptor.value, String(key), options);
+      descriptor.value = wrap(descriptor.value, (target as object).constructor?.name, String(key), options);
       return descriptor;
     }
     const proto = (target as { prototype: object }).prototype;
     for (const name of Object.getOwnPropertyNames(proto)) {
       const own = Object.getOwnPropertyDescriptor(proto, name)!;
       if (LIFECYCLE_HOOKS.has(name) || typeof own.value !== 'function' || own.value[TRACKED_WRAPPER]) continue;
-      Object.defineProperty(proto, name, { ...own, value: wrap(own.value, name, options) });
+      Object.defineProperty(proto, name, { ...own, value: wrap(own.value, (target as Function).name, name, options) });
     }
     return undefined;
   }) as MethodDecorator & ClassDecorator;
@@ -44,12 +44,13 @@ export function TrackedWorker(options: TrackedWorkerOptions = {}): MethodDecorat
  * finds its `QuitService` on the instance, where the explorer puts it; without one
  * (before bootstrap, or outside Nest) it just calls the method.
  */
-function wrap(original: unknown, method: string, options: TrackedWorkerOptions): Function {
+function wrap(original: unknown, className: string | undefined, method: string, options: TrackedWorkerOptions): Function {
+  const where = `${className ?? 'anonymous'}@${method}`;
   if (typeof original !== 'function') {
-    throw new TypeError(`@TrackedWorker() goes on a method; ${method} is not one.`);
+    throw new TypeError(`@TrackedWorker() goes on a method; ${where} is not one.`);
   }
   if (options.whenQuitting !== undefined && options.whenQuitting !== 'skip' && options.whenQuitting !== 'reject') {
-    throw new TypeError(`@TrackedWorker() on ${method}: whenQuitting must be 'skip' or 'reject', got ${String(options.whenQuitting)}.`);
+    throw new TypeError(`@TrackedWorker() on ${where}: whenQuitting must be 'skip' or 'reject', got ${String(options.whenQuitting)}.`);
   }
   const isAsync = original.constructor?.name === 'AsyncFunction';
   const wrapper = function (this: Record<symbol, unknown>, ...args: unknown[]) {

@@ -19,6 +19,12 @@ export const TRACKED_WRAPPER = Symbol.for('nestjs-quit:tracked_wrapper');
  */
 export const QUIT_TRACKER = Symbol.for('nestjs-quit:tracker');
 
+/**
+ * The property under which a worker integration gives an instance the default
+ * `whenQuitting` of its `@TrackedWorker()` methods (`'run'` on a BullMQ `WorkerHost`).
+ */
+export const QUIT_WHEN_QUITTING = Symbol.for('nestjs-quit:when_quitting');
+
 /** The phases of a shutdown, in the order they run. */
 export const QUIT_PHASES = ['fire', 'readiness', 'transports', 'workers', 'hooks'] as const;
 

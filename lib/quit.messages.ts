@@ -19,6 +19,9 @@ export const QuitMessages = {
     'QuitService.quit() ran the quit pipeline, but nothing listens to a shutdown signal, so it cannot close the application: call app.enableShutdownHooks() in main.ts, or app.close() yourself.',
   workerAfterClose: (name: string) =>
     `QuitService.trackWorker("${name}"): the workers phase of the shutdown is over; no new work can be tracked.`,
+  skipOnQueueProcessor: (target: string) =>
+    `@TrackedWorker({ whenQuitting: 'skip' }) on ${target} would mark a job fetched just before the shutdown completed without running it. Remove the option (the module closes BullMQ workers itself, and a job already fetched runs to the end) or use 'reject'.`,
+  workerSourceFailed: (name: string) => `Stopping ${name} failed`,
   workerRejected: (name: string) => `${name} was not started: the application is shutting down.`,
   badHandler: (name: string) =>
     `QuitService.onQuit(${name}): expected a function, an object with close(), or an object with shutdown(signal).`,

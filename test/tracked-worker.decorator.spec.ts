@@ -42,6 +42,6 @@ describe('@TrackedWorker()', () => {
         run() {}
       }
       return Bad;
-    }).toThrow("@TrackedWorker() on Bad@run: whenQuitting must be 'skip' or 'reject', got drop.");
+    }).toThrow("@TrackedWorker() on Bad@run: whenQuitting must be 'skip', 'reject' or 'run', got drop.");
   });
 });

@@ -1,7 +1,9 @@
 import type { TrackedWorkerOptions } from '../interfaces/tracked-worker.interface.js';
-import { QUIT_TRACKER, TRACKED_WORKER_METADATA, TRACKED_WRAPPER } from '../quit.constants.js';
+import { QUIT_TRACKER, QUIT_WHEN_QUITTING, TRACKED_WORKER_METADATA, TRACKED_WRAPPER } from '../quit.constants.js';
 import { QuitRejectedError } from '../errors/quit-rejected.error.js';
 import type { QuitService } from '../quit.service.js';
+
+const WHEN_QUITTING = new Set(['skip', 'reject', 'run']);
 
 const LIFECYCLE_HOOKS = new Set([
   'constructor',
@@ -49,24 +51,27 @@ function wrap(original: unknown, className: string | undefined, method: string, 
   if (typeof original !== 'function') {
     throw new TypeError(`@TrackedWorker() goes on a method; ${where} is not one.`);
   }
-  if (options.whenQuitting !== undefined && options.whenQuitting !== 'skip' && options.whenQuitting !== 'reject') {
-    throw new TypeError(`@TrackedWorker() on ${where}: whenQuitting must be 'skip' or 'reject', got ${String(options.whenQuitting)}.`);
+  if (options.whenQuitting !== undefined && !WHEN_QUITTING.has(options.whenQuitting)) {
+    throw new TypeError(`@TrackedWorker() on ${where}: whenQuitting must be 'skip', 'reject' or 'run', got ${String(options.whenQuitting)}.`);
   }
   const isAsync = original.constructor?.name === 'AsyncFunction';
   const wrapper = function (this: Record<symbol, unknown>, ...args: unknown[]) {
     const quit = this?.[QUIT_TRACKER] as QuitService | undefined;
     if (!quit) return original.apply(this, args);
     const name = options.name ?? `${this.constructor?.name ?? 'anonymous'}@${method}`;
-    if (quit.isQuitting) {
+    // An integration that stops the source of the calls itself (a BullMQ worker) marks
+    // the instance: a call that still arrives carries work already taken, which must run.
+    const policy = options.whenQuitting ?? (this[QUIT_WHEN_QUITTING] as TrackedWorkerOptions['whenQuitting']) ?? 'skip';
+    if (quit.isQuitting && policy !== 'run') {
       quit.workerSkipped(name);
-      if (options.whenQuitting === 'reject') {
+      if (policy === 'reject') {
         const error = new QuitRejectedError(name);
         if (isAsync) return Promise.reject(error);
         throw error;
       }
       return isAsync ? Promise.resolve(undefined) : undefined;
     }
-    const run = quit.trackWorker(name);
+    const run = policy === 'run' ? tryTrack(quit, name) : quit.trackWorker(name);
     let result: unknown;
     try {
       result = original.apply(this, args);
@@ -91,4 +96,13 @@ function wrap(original: unknown, className: string | undefined, method: string, 
   Object.defineProperty(wrapper, 'name', { value: original.name });
   Object.defineProperty(wrapper, TRACKED_WRAPPER, { value: original });
   return wrapper;
+}
+
+/** For `'run'`: past the workers phase nothing waits for the run any more, but it still runs. */
+function tryTrack(quit: QuitService, name: string): { done(): void } {
+  try {
+    return quit.trackWorker(name);
+  } catch {
+    return { done: () => undefined };
+  }
 }

@@ -1,0 +1,6 @@
+import { findBullMqSources } from './bullmq.source.js';
+import { findScheduleSources } from './schedule.source.js';
+import type { WorkerSourceFinder } from './worker-source.js';
+
+/** One finder per library that starts work on its own. */
+export const workerSourceFinders: WorkerSourceFinder[] = [findScheduleSources, findBullMqSources];

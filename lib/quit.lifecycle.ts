@@ -29,12 +29,13 @@ export class QuitLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
       options: this.quit.options,
       add: (drainer) => this.quit.addDrainer(drainer),
     });
-    this.policy.attach();
+    this.policy.markBootstrapped();
   }
 
   /** Runs first of all `onModuleDestroy` hooks (see `orderLifecycleHooks`). */
   async onModuleDestroy(): Promise<void> {
-    await this.quit.begin('close');
+    const { trigger, signal } = this.policy.closeTrigger();
+    await this.quit.begin(trigger, { signal });
   }
 }
 

@@ -18,6 +18,11 @@ export class QuitExitPolicy implements SignalSubscriber {
   readonly signals: readonly NodeJS.Signals[];
   holding = false;
   private ownsProcess = false;
+  /** An outside signal has been seen: the next one means "stop now". */
+  private signalled = false;
+  /** A signal that came before the app was bootstrapped, for the pipeline to start with. */
+  private earlySignal?: NodeJS.Signals;
+  private bootstrapped = false;
   private deadline?: NodeJS.Timeout;
   private unsubscribe?: () => void;
 
@@ -27,24 +32,38 @@ export class QuitExitPolicy implements SignalSubscriber {
   ) {
     this.signals = quit.options.signals;
     quit.events$.subscribe((event) => this.onEvent(event));
+    // From construction on, before `enableShutdownHooks()` is even called: a signal
+    // during bootstrap must be seen too.
+    this.unsubscribe = signalHub.subscribe(this);
   }
 
-  /** Starts watching the signals (at bootstrap). */
-  attach(): void {
-    this.unsubscribe ??= signalHub.subscribe(this);
+  /** The app is bootstrapped: from now on a signal starts the pipeline at once. */
+  markBootstrapped(): void {
+    this.bootstrapped = true;
+  }
+
+  /** The trigger for a shutdown that Nest starts (`onModuleDestroy`): a signal seen early, or `close()`. */
+  closeTrigger(): { trigger: 'signal' | 'close'; signal?: NodeJS.Signals } {
+    return this.earlySignal ? { trigger: 'signal', signal: this.earlySignal } : { trigger: 'close' };
   }
 
   onSignal(signal: NodeJS.Signals, selfRaised: boolean): void {
-    if (this.quit.trigger === undefined) {
-      this.setOwnsProcess();
-      void this.quit.begin('signal', { signal });
-    } else if (selfRaised) {
-      // Our own quit() closing the app through Nest's listener: not a second signal.
-    } else if (this.ownsProcess) {
+    // Our own quit() closing the app through Nest's listener is not an outside signal.
+    if (selfRaised && this.quit.trigger !== undefined) return;
+    if (this.signalled) {
       this.forceExit('second-signal', QuitMessages.secondSignal(signal));
+      return;
+    }
+    this.signalled = true;
+    this.setOwnsProcess();
+    if (this.quit.trigger !== undefined) return; // joins the shutdown under way (close() or quit())
+    if (this.bootstrapped) {
+      void this.quit.begin('signal', { signal });
     } else {
-      // app.close() was running; now the process is asked to end too.
-      this.setOwnsProcess();
+      // Nest waits for initialization before it shuts down; the pipeline starts then,
+      // with every hook and drainer known. The deadline runs from now.
+      this.earlySignal = signal;
+      this.armDeadline();
     }
   }
 
@@ -71,8 +90,7 @@ export class QuitExitPolicy implements SignalSubscriber {
     if (event.type !== 'quit.started') return;
     this.holding = true;
     signalHub.sync();
-    this.deadline = setTimeout(() => this.onDeadline(), this.quit.options.timeoutMs);
-    this.deadline.unref();
+    this.armDeadline();
     if (event.trigger === 'signal') this.setOwnsProcess();
     // Deferred: Nest must see the signal after this shutdown has fully started.
     if (event.trigger === 'quit') queueMicrotask(() => this.closeApp());
@@ -87,6 +105,12 @@ export class QuitExitPolicy implements SignalSubscriber {
     }
     this.setOwnsProcess();
     signalHub.raise(signal);
+  }
+
+  private armDeadline(): void {
+    if (this.deadline) return;
+    this.deadline = setTimeout(() => this.onDeadline(), this.quit.options.timeoutMs);
+    if (!this.ownsProcess) this.deadline.unref();
   }
 
   private setOwnsProcess(): void {

@@ -2,6 +2,7 @@ import type { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import type { TransportDrainer } from '../interfaces/transport-drainer.interface.js';
 import type { ResolvedQuitOptions } from '../quit.options.js';
 import { HttpDrainer } from './http.drainer.js';
+import { rpcFinder } from './rpc.finder.js';
 
 export interface DrainerContext {
   httpHost?: HttpAdapterHost;
@@ -20,7 +21,7 @@ const httpFinder: DrainerFinder = ({ httpHost, options, add }) => {
 };
 
 /** One finder per transport: a new transport is a new file and a line here. */
-const finders: DrainerFinder[] = [httpFinder];
+const finders: DrainerFinder[] = [httpFinder, rpcFinder];
 
 export function discoverDrainers(ctx: DrainerContext): void {
   for (const find of finders) find(ctx);

@@ -1,0 +1,64 @@
+import type { TransportKind } from '../interfaces/quit-options.interface.js';
+import type { TransportDrainer } from '../interfaces/transport-drainer.interface.js';
+import { InFlight } from './rpc-inflight.js';
+import type { RpcIntake } from './rpc-intake.js';
+import { tapHandlers, type RpcStrategy } from './rpc.internals.js';
+
+/**
+ * Drains any Nest microservice server strategy — the built-in broker transports and
+ * custom ones alike — with one mechanism: every message handler the strategy runs is
+ * counted from start to reply (see `tapHandlers`), so the drain waits exactly for the
+ * handlers in flight. Intake stops with the transport's own API where there is one
+ * (`intakes`); a transport without one keeps delivering, and what it delivers is
+ * counted and awaited too. At the phase timeout the strategy is closed, which cuts off
+ * what is still running; the report says how many handlers that was.
+ */
+export class RpcDrainer implements TransportDrainer {
+  protected readonly handlers = new InFlight();
+  protected readonly counting: boolean;
+
+  constructor(
+    protected readonly strategy: RpcStrategy,
+    readonly transport: TransportKind,
+    private readonly intake?: RpcIntake,
+    private readonly label: string = transport,
+  ) {
+    this.counting = tapHandlers(strategy, (context) => this.onHandler(context));
+  }
+
+  get name(): string {
+    return this.label;
+  }
+
+  stopIntake(): void | Promise<void> {
+    return this.intake?.(this.strategy);
+  }
+
+  async drain(): Promise<void> {
+    if (this.counting) await this.handlers.idle();
+  }
+
+  async forceClose(): Promise<void> {
+    await closeOnce(this.strategy);
+  }
+
+  pending(): string[] {
+    return [`${this.name}: ${this.handlers.size} message(s) in flight`];
+  }
+
+  /** A handler starts; returns its end. */
+  protected onHandler(_context: unknown): () => void {
+    return this.handlers.start();
+  }
+}
+
+/**
+ * Closes the strategy, and makes Nest's own `close()` later (in `dispose()`) join that
+ * close instead of closing twice: a second `quit()` on a closed Redis client rejects,
+ * and Nest turns a rejection during shutdown into `process.exit(1)`.
+ */
+export function closeOnce(strategy: RpcStrategy): Promise<unknown> {
+  const closing = Promise.resolve().then(() => strategy.close());
+  strategy.close = () => closing;
+  return closing;
+}

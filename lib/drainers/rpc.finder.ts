@@ -1,0 +1,45 @@
+import type { TransportKind } from '../interfaces/quit-options.interface.js';
+import type { TransportDrainer } from '../interfaces/transport-drainer.interface.js';
+import type { DrainerFinder } from './index.js';
+import { GrpcDrainer } from './grpc.drainer.js';
+import { intakes } from './rpc-intake.js';
+import { TcpDrainer } from './rpc-tcp.drainer.js';
+import { RpcDrainer } from './rpc.drainer.js';
+import type { RpcStrategy } from './rpc.internals.js';
+
+/**
+ * The values of Nest's `Transport` enum (stable since Nest 6), written out because
+ * `@nestjs/microservices` is an optional peer and must not be imported here.
+ */
+const TRANSPORTS: Record<number, TransportKind> = { 0: 'tcp', 1: 'redis', 2: 'nats', 3: 'mqtt', 4: 'grpc', 5: 'rmq', 6: 'kafka' };
+
+/**
+ * Finds every microservice server of the app without a line in `main.ts`: Nest emits
+ * each server strategy, hybrid (`connectMicroservice`) and standalone
+ * (`createMicroservice`), on the modules container's RPC target registry, a
+ * `ReplaySubject`: the ones created before bootstrap are replayed at once, one
+ * connected later arrives later, and gets its drainer then.
+ */
+export const rpcFinder: DrainerFinder = ({ modules, options, add }) => {
+  const registry = (modules as { getRpcTargetRegistry?(): { subscribe(next: (target: unknown) => void): unknown } })
+    .getRpcTargetRegistry?.();
+  const seen = new WeakSet<object>();
+  registry?.subscribe((target) => {
+    if (!isStrategy(target) || seen.has(target)) return;
+    seen.add(target);
+    add(drainerFor(target, options.http.idleGraceMs));
+  });
+};
+
+function drainerFor(strategy: RpcStrategy, idleGraceMs: number): TransportDrainer {
+  const kind = typeof strategy.transportId === 'number' ? (TRANSPORTS[strategy.transportId] ?? 'rpc') : 'rpc';
+  if (kind === 'grpc') return new GrpcDrainer(strategy);
+  // A TCP connection is a keep-alive connection: it gets the same idle grace as HTTP's.
+  if (kind === 'tcp') return new TcpDrainer(strategy, idleGraceMs);
+  const label = typeof strategy.transportId === 'symbol' ? (strategy.transportId.description ?? kind) : kind;
+  return new RpcDrainer(strategy, kind, intakes[kind], label);
+}
+
+function isStrategy(target: unknown): target is RpcStrategy {
+  return typeof target === 'object' && target !== null && typeof (target as RpcStrategy).close === 'function';
+}

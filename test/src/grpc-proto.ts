@@ -1,0 +1,83 @@
+/**
+ * Where the test protos live, and a grpc-js client for `work.proto`. Shared by the
+ * fixtures (run from build/test/src) and the tests (run by Jest from test/), so paths
+ * are found from the repository root, not from this file.
+ */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'test', 'proto'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('test/proto not found above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+  return dir;
+}
+
+export const WORK_PROTO = path.join(repoRoot(), 'test', 'proto', 'work.proto');
+
+export interface SlowReply {
+  id: number;
+  status: string;
+}
+
+/** A free loopback port, for a server (gRPC) that cannot report the port it bound. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+type WorkClient = grpc.Client & Record<string, (...args: any[]) => any>;
+
+/** A client of the `quittest.Work` service; each call to this function is its own channel. */
+export function workClient(port: number): WorkClient {
+  const definition = protoLoader.loadSync(WORK_PROTO);
+  const pkg = grpc.loadPackageDefinition(definition) as any;
+  return new pkg.quittest.Work(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as WorkClient;
+}
+
+export interface CallResult {
+  code: grpc.status;
+  reply?: SlowReply;
+}
+
+/** One unary `Slow` call; resolves with its status code (never rejects). */
+export function slow(client: WorkClient, request: { id: number; ms: number; hold?: boolean }): Promise<CallResult> {
+  return new Promise((resolve) => {
+    client.Slow(request, (error: grpc.ServiceError | null, reply?: SlowReply) => {
+      resolve(error ? { code: error.code } : { code: grpc.status.OK, reply });
+    });
+  });
+}
+
+export interface StreamResult {
+  code: grpc.status;
+  ticks: number;
+}
+
+/** Opens a server stream (`Watch` or `Forever`); `opened` resolves at the first tick, `ended` with the final status. */
+export function serverStream(client: WorkClient, method: 'Watch' | 'Forever', intervalMs: number) {
+  const call = client[method]({ intervalMs }) as grpc.ClientReadableStream<{ n: number }>;
+  let ticks = 0;
+  let first: () => void;
+  const opened = new Promise<void>((resolve) => (first = resolve));
+  call.on('data', () => {
+    ticks++;
+    first();
+  });
+  call.on('error', () => undefined); // the status below carries the code
+  const ended = new Promise<StreamResult>((resolve) => call.on('status', (s: grpc.StatusObject) => resolve({ code: s.code, ticks })));
+  return { opened, ended };
+}

@@ -36,8 +36,9 @@ function drainerFor(strategy: RpcStrategy, idleGraceMs: number): TransportDraine
   if (kind === 'grpc') return new GrpcDrainer(strategy);
   // A TCP connection is a keep-alive connection: it gets the same idle grace as HTTP's.
   if (kind === 'tcp') return new TcpDrainer(strategy, idleGraceMs);
-  const label = typeof strategy.transportId === 'symbol' ? (strategy.transportId.description ?? kind) : kind;
-  return new RpcDrainer(strategy, kind, intakes[kind], label);
+  const name = typeof strategy.transportId === 'symbol' ? (strategy.transportId.description ?? kind) : kind;
+  const port = (strategy as { options?: { port?: unknown } }).options?.port;
+  return new RpcDrainer(strategy, kind, intakes[kind], port === undefined ? name : `${name}:${String(port)}`);
 }
 
 function isStrategy(target: unknown): target is RpcStrategy {

@@ -1,0 +1,89 @@
+/**
+ * `@nestjs/schedule` under shutdown: a cron run held in flight at the signal, a tracked
+ * interval, an untracked interval and a timeout due during the drain. `@TrackedWorker()`
+ * sits below `@Cron()` and above `@Interval()`: both orders must work.
+ *
+ * The first cron run (a full second after startup at the latest) waits until quitting
+ * begins, then until the timeout has been due for 200 ms: the drain provably lasts past
+ * the moment the timeout would fire, with the intervals due dozens of times meanwhile.
+ */
+import 'reflect-metadata';
+import { Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Cron, CronExpression, Interval, ScheduleModule, Timeout } from '@nestjs/schedule';
+import { OnQuit, QuitModule, QuitService, TrackedWorker } from '../../lib/index.js';
+import { ev, sleep } from './log.js';
+import { Pool } from './pool.js';
+
+const TIMEOUT_MS = 2_500;
+const bootedAt = Date.now();
+
+const untilQuitting = (quit: QuitService) =>
+  new Promise<void>((resolve) => (quit.isQuitting ? resolve() : quit.signal.addEventListener('abort', () => resolve())));
+
+@Injectable()
+class Schedules {
+  private cronRuns = 0;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly quit: QuitService,
+  ) {}
+
+  @Cron(CronExpression.EVERY_SECOND, { name: 'report' })
+  @TrackedWorker()
+  async report(): Promise<void> {
+    const n = ++this.cronRuns;
+    ev(`cron.start ${n}`);
+    if (n === 1) {
+      await untilQuitting(this.quit);
+      await sleep(Math.max(0, bootedAt + TIMEOUT_MS + 200 - Date.now()));
+    }
+    await this.pool.query(20);
+    ev(`cron.end ${n}`);
+  }
+
+  @TrackedWorker()
+  @Interval('poll', 40)
+  async poll(): Promise<void> {
+    ev('interval.start');
+    await this.pool.query(10);
+    ev('interval.end');
+  }
+
+  @Interval('untracked', 40)
+  untracked(): void {
+    ev('untracked.tick');
+  }
+
+  @Timeout('late', TIMEOUT_MS)
+  late(): void {
+    ev('timeout.fired');
+  }
+}
+
+@Injectable()
+class Hooks {
+  @OnQuit()
+  flush(): void {
+    ev('hook.flush');
+  }
+}
+
+@Module({
+  imports: [QuitModule.forRoot({ timeoutMs: 8_000 }), ScheduleModule.forRoot()],
+  providers: [Pool, Schedules, Hooks],
+})
+class AppModule {}
+
+async function main() {
+  const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error', 'warn'] });
+  app.enableShutdownHooks();
+  app.get(QuitService).events$.subscribe((e) => {
+    if (e.type === 'phase.started') ev(`phase.${e.phase}`);
+    if (e.type === 'quit.ended') ev(`report ${JSON.stringify({ ok: e.report.ok, pending: e.report.pending, skipped: e.report.skippedWorkerRuns })}`);
+  });
+  process.stdout.write('ready 0\n');
+}
+
+void main();

@@ -40,6 +40,8 @@ export class QuitPipeline {
   private readonly deadline: number;
   private readonly phases: QuitPhaseReport[] = [];
   private readonly failures: QuitFailure[] = [];
+  /** The phase running now, with what it still waits for: a forced exit reports it. */
+  private current?: { phase: QuitPhase; begin: number; pending: () => string[] };
 
   constructor(private readonly input: PipelineInput) {
     this.deadline = this.start + input.options.timeoutMs;
@@ -64,6 +66,7 @@ export class QuitPipeline {
     });
     await this.phase('transports', options.phaseTimeouts.transports, (budget) => this.drainTransports(budget));
     await this.phase('workers', options.phaseTimeouts.workers, async (budget) => {
+      this.livePending(() => this.input.workers.pending());
       const inTime = await settleWithin(this.input.workers.idle(), budget);
       const pending = inTime ? [] : this.input.workers.pending();
       this.input.workers.close();
@@ -75,14 +78,20 @@ export class QuitPipeline {
 
   /** A report as of now; `forced` marks one the process is about to exit on. */
   report(forced?: QuitReport['forced']): QuitReport {
-    const pending = this.phases.flatMap((p) => p.pending.map((item) => `${p.phase}: ${item}`));
+    const phases = [...this.phases];
+    if (forced && this.current) {
+      const { phase, begin } = this.current;
+      const cut = { phase, startedAtMs: round(begin - this.start), durationMs: round(now() - begin), timedOut: true };
+      phases.push({ ...cut, pending: this.current.pending() });
+    }
+    const pending = phases.flatMap((p) => p.pending.map((item) => `${p.phase}: ${item}`));
     return {
       trigger: this.input.trigger,
       signal: this.input.signal,
       reason: this.input.reason,
       startedAt: this.startedAt,
       durationMs: round(now() - this.start),
-      phases: this.phases.map((p) => ({ ...p, pending: [...p.pending] })),
+      phases: phases.map((p) => ({ ...p, pending: [...p.pending] })),
       pending,
       failures: [...this.failures],
       skippedWorkerRuns: this.input.skippedWorkerRuns(),
@@ -94,6 +103,7 @@ export class QuitPipeline {
   private async phase(phase: QuitPhase, timeoutMs: number, body: (budgetMs: number) => Promise<PhaseOutcome>) {
     const begin = now();
     const budget = Math.max(0, Math.min(timeoutMs, this.deadline - begin));
+    this.current = { phase, begin, pending: () => [] };
     this.input.emit({ type: 'phase.started', phase, at: Date.now() });
     let outcome: PhaseOutcome;
     try {
@@ -103,6 +113,7 @@ export class QuitPipeline {
       this.fail(phase, phase, QuitMessages.drainFailed(phase), error);
       outcome = none;
     }
+    this.current = undefined;
     const durationMs = round(now() - begin);
     this.phases.push({ phase, startedAtMs: round(begin - this.start), durationMs, ...outcome });
     if (outcome.timedOut) this.input.logger?.warn(QuitMessages.phaseTimedOut(phase, round(budget), outcome.pending));
@@ -130,6 +141,7 @@ export class QuitPipeline {
     // ...but the work in flight is awaited together, so the phase lasts as long as
     // the slowest request or call, not the sum of them.
     const open = new Set(drainers);
+    this.livePending(() => [...open].flatMap((d) => d.pending()));
     const drained = Promise.all(
       drainers.map(async (d) => {
         try {
@@ -160,14 +172,20 @@ export class QuitPipeline {
   private async runHooks(budget: number): Promise<PhaseOutcome> {
     const phaseEnd = now() + budget;
     const pending: string[] = [];
-    for (const hook of this.input.hooks.ordered()) {
+    const hooks = this.input.hooks.ordered();
+    let next = 0;
+    this.livePending(() => [...pending, ...hooks.slice(next).map((h) => h.name)]);
+    for (const hook of hooks) {
+      next++;
       const left = phaseEnd - now();
       if (left <= 0) {
         pending.push(hook.name);
         this.fail('hooks', hook.name, QuitMessages.hookNotRun(hook.name));
         continue;
       }
-      if (!(await this.runHook(hook, left))) pending.push(hook.name);
+      // Counted as pending while it runs, for a forced exit's report.
+      pending.push(hook.name);
+      if (await this.runHook(hook, left)) pending.pop();
     }
     return { timedOut: pending.length > 0, pending };
   }
@@ -195,6 +213,10 @@ export class QuitPipeline {
       timedOut: !inTime,
     });
     return inTime;
+  }
+
+  private livePending(pending: () => string[]): void {
+    if (this.current) this.current.pending = pending;
   }
 
   private fail(phase: QuitPhase, source: string, message: string, error?: unknown) {

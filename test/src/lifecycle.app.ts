@@ -30,11 +30,24 @@ class Jobs {
     ev('worker.start');
     try {
       await untilQuitting(this.quit);
+      if (ms < 0) await new Promise(() => undefined); // a worker that never finishes
       await this.pool.query(ms);
       ev('worker.end');
     } catch (error) {
       ev(`worker.failed ${(error as Error).message}`);
     }
+  }
+}
+
+/** With BOOT_DELAY_MS, bootstrap takes that long (a slow connection at start-up). */
+@Injectable()
+class SlowBoot {
+  async onApplicationBootstrap(): Promise<void> {
+    const ms = Number(process.env.BOOT_DELAY_MS ?? 0);
+    if (!ms) return;
+    ev('booting');
+    await sleep(ms);
+    ev('booted');
   }
 }
 
@@ -73,10 +86,14 @@ class AppController {
 
   /** Held until quitting begins, then `ms` more: in flight at the shutdown by construction. */
   @Get('slow')
-  async slow(@Query('ms') ms = '300'): Promise<string> {
+  async slow(@Query('ms') ms = '300', @Query('fail') fail?: string): Promise<string> {
     ev('request.start');
     await untilQuitting(this.quit);
     await this.pool.query(Number(ms));
+    if (fail) {
+      ev('request.throw');
+      throw new Error('handler failed while shutting down');
+    }
     ev('request.end');
     return 'done';
   }
@@ -99,6 +116,17 @@ class AppController {
     return 'closing';
   }
 
+  /** quit(), app.close() and a real SIGTERM, all in one tick: one pipeline must run. */
+  @Get('race')
+  race(): string {
+    setImmediate(() => {
+      void this.quit.quit('race');
+      void app.close();
+      process.kill(process.pid, 'SIGTERM');
+    });
+    return 'racing';
+  }
+
   @Get('quit')
   quitNow(): string {
     setImmediate(() => void this.quit.quit('requested'));
@@ -111,7 +139,7 @@ const options: QuitModuleOptions = { timeoutMs: 5_000, ...JSON.parse(process.env
 @Module({
   imports: [QuitModule.forRoot(options)],
   controllers: [AppController],
-  providers: [Pool, Jobs, Hooks],
+  providers: [Pool, Jobs, Hooks, SlowBoot],
 })
 class AppModule {}
 
@@ -120,6 +148,7 @@ async function main() {
   if (process.env.NO_HOOKS !== '1') app.enableShutdownHooks();
   const quit = app.get(QuitService);
   quit.events$.subscribe((e) => {
+    if (e.type === 'quit.started') ev(`quit.started ${e.trigger}${e.signal ? ` ${e.signal}` : ''}`);
     if (e.type === 'phase.started') ev(`phase.${e.phase}`);
     if (e.type === 'quit.ended') ev(`report ${JSON.stringify({ ok: e.report.ok, pending: e.report.pending, failures: e.report.failures.map((f) => f.source) })}`);
   });

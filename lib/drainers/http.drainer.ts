@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
-import type { Http2Session } from 'node:http2';
+import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { TransportDrainer } from '../interfaces/transport-drainer.interface.js';
@@ -13,6 +13,18 @@ interface Connection {
   bytesAtIdle: number;
 }
 
+/** Marks the socket of an HTTP/2 session: it is drained as a session, not as an HTTP/1 connection. */
+const H2_SOCKET = Symbol('nestjs-quit:h2-socket');
+
+/** The largest stream id: a GOAWAY carrying it announces the shutdown without refusing any stream (RFC 9113 §6.8). */
+const SHUTDOWN_NOTICE_STREAM_ID = 2 ** 31 - 1;
+
+/**
+ * At the phase timeout, how long the responses ended then get to flush their last bytes
+ * and the WebSocket-less sockets to close, before whatever is left is destroyed.
+ */
+export const FORCE_CLOSE_GRACE_MS = 500;
+
 /**
  * Drains a Node HTTP(S) or HTTP/2 server (Express and Fastify both run on one) without
  * losing a request or resetting a socket:
@@ -21,20 +33,26 @@ interface Connection {
  *   which since Node 19 also destroys idle keep-alive sockets at once: the reset race);
  * - a request in flight, or one that arrives on an open socket during the drain, is
  *   served, with `Connection: close`, and its socket then closes;
- * - an idle keep-alive socket is closed only when it has been idle for `idleGraceMs`
- *   and no byte of a new request has arrived on it, so a client that has just picked
- *   it for its next request is served rather than reset;
- * - HTTP/2 sessions get a GOAWAY (`session.close()`) and their open streams complete.
+ * - an idle keep-alive socket is closed only once it has been idle for `idleGraceMs`
+ *   with no byte of a new request arriving on it: a client that has just picked it for
+ *   its next request is served rather than reset;
+ * - HTTP/2 sessions get a GOAWAY that refuses nothing, then, after `idleGraceMs`, the
+ *   final one (`session.close()`); their open streams complete.
  *
- * The drain is over as soon as the last socket closes. Tracking starts at bootstrap,
- * before `listen()`, so that every connection is known.
+ * The drain is over as soon as the last socket closes. At the phase timeout
+ * (`forceClose`), responses already under way (an SSE stream, a download) are ended
+ * cleanly, those not started are answered 503, and what is still open after
+ * `FORCE_CLOSE_GRACE_MS` is destroyed. Tracking starts at bootstrap, before `listen()`,
+ * so that every connection is known.
  */
 export class HttpDrainer implements TransportDrainer {
   readonly transport = 'http' as const;
   private readonly connections = new Map<Socket, Connection>();
-  private readonly sessions = new Set<Http2Session>();
+  /** HTTP/2 sessions and their open (compatibility API) responses. */
+  private readonly sessions = new Map<Http2Session, Set<Http2ServerResponse>>();
   private draining = false;
   private sweepTimer?: NodeJS.Timeout;
+  private sweepQueued = false;
   private drained?: () => void;
   private label = 'http';
 
@@ -42,12 +60,13 @@ export class HttpDrainer implements TransportDrainer {
     private readonly server: HttpServer,
     private readonly idleGraceMs: number,
   ) {
-    const secure = server instanceof TlsServer;
-    server.on(secure ? 'secureConnection' : 'connection', (socket: Socket) => this.track(socket));
+    server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: Socket) => this.track(socket));
     // First in line: the header must be set before the app's handler can send it.
-    server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
-    server.on('upgrade', (_req: IncomingMessage, socket: Socket) => this.connections.delete(socket));
+    server.prependListener('request', (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) =>
+      this.onRequest(req, res),
+    );
     server.on('session', (session: Http2Session) => this.onSession(session));
+    this.watchUpgrades();
   }
 
   get name(): string {
@@ -59,68 +78,136 @@ export class HttpDrainer implements TransportDrainer {
     this.label = address == null ? 'http' : typeof address === 'string' ? `http:${address}` : `http:${address.port}`;
     this.draining = true;
     if (this.server.listening) NetServer.prototype.close.call(this.server);
-    for (const session of this.sessions) session.close();
+    for (const session of this.sessions.keys()) announceShutdown(session);
     for (const conn of this.connections.values()) for (const res of conn.responses) closeAfter(res);
   }
 
   drain(): Promise<void> {
     return new Promise((resolve) => {
       this.drained = resolve;
-      this.sweep();
+      this.requestSweep();
+      // Sessions that were told about the shutdown get the final GOAWAY a grace later.
+      if (this.sessions.size) setTimeout(() => this.sessions.forEach((_, s) => s.close()), this.idleGraceMs).unref();
     });
   }
 
-  forceClose(): void {
+  async forceClose(): Promise<void> {
     clearTimeout(this.sweepTimer);
-    for (const session of this.sessions) session.destroy();
+    this.drained = undefined;
+    for (const conn of this.connections.values()) {
+      if (conn.responses.size === 0) conn.socket.destroy();
+      for (const res of conn.responses) endNow(res);
+    }
+    for (const [session, responses] of this.sessions) {
+      for (const res of responses) endNow(res);
+      session.close();
+    }
+    const closed = new Promise<void>((resolve) => {
+      const check = () => {
+        if (this.connections.size === 0 && this.sessions.size === 0) resolve();
+      };
+      this.drained = check;
+      check();
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, FORCE_CLOSE_GRACE_MS)))]);
+    clearTimeout(timer);
+    for (const session of this.sessions.keys()) session.destroy();
     for (const { socket } of this.connections.values()) socket.destroy();
   }
 
   pending(): string[] {
     let requests = 0;
     for (const conn of this.connections.values()) requests += conn.responses.size;
+    let streams = 0;
+    for (const responses of this.sessions.values()) streams += responses.size;
     const parts = [`${requests} request(s) in flight`, `${this.connections.size} connection(s) open`];
-    if (this.sessions.size) parts.push(`${this.sessions.size} HTTP/2 session(s) open`);
+    if (this.sessions.size) parts.push(`${this.sessions.size} HTTP/2 session(s) open with ${streams} stream(s)`);
     return [`${this.name}: ${parts.join(', ')}`];
   }
 
-  private track(socket: Socket): Connection {
+  private track(socket: Socket): Connection | undefined {
+    if ((socket as Socket & { [H2_SOCKET]?: boolean })[H2_SOCKET]) return undefined;
     let conn = this.connections.get(socket);
     if (conn) return conn;
     conn = { socket, responses: new Set(), idleSince: Date.now(), bytesAtIdle: socket.bytesRead };
     this.connections.set(socket, conn);
     socket.once('close', () => {
       this.connections.delete(socket);
-      this.sweep();
+      this.requestSweep();
     });
     return conn;
   }
 
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    if (req.httpVersionMajor >= 2) return; // an HTTP/2 stream: its session is tracked
-    const conn = this.track(req.socket);
-    conn.responses.add(res);
-    if (this.draining) closeAfter(res);
-    res.once('close', () => {
-      conn.responses.delete(res);
+  private onRequest(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
+    if (req.httpVersionMajor >= 2) return this.onStream(req as Http2ServerRequest, res as Http2ServerResponse);
+    const conn = this.track(req.socket as Socket);
+    if (!conn) return;
+    const response = res as ServerResponse;
+    conn.responses.add(response);
+    if (this.draining) closeAfter(response);
+    response.once('close', () => {
+      conn.responses.delete(response);
       if (conn.responses.size === 0) {
         conn.idleSince = Date.now();
         conn.bytesAtIdle = conn.socket.bytesRead;
       }
-      this.sweep();
+      this.requestSweep();
     });
   }
 
+  private onStream(req: Http2ServerRequest, res: Http2ServerResponse): void {
+    const responses = this.sessions.get(req.stream.session as Http2Session);
+    if (!responses) return;
+    responses.add(res);
+    res.once('close', () => responses.delete(res));
+  }
+
   private onSession(session: Http2Session): void {
-    this.sessions.add(session);
-    // The session's TCP/TLS socket is the session's business, not an HTTP/1 connection.
-    const socket = session.socket as unknown as Socket;
-    if (socket) this.connections.delete(socket);
+    this.sessions.set(session, new Set());
+    // `session.socket` is a proxy that sets properties on the real socket: the mark lets
+    // `track` (which runs after the server's own listener has made the session) skip it.
+    const socket = session.socket as unknown as Record<symbol, boolean> | undefined;
+    if (socket) socket[H2_SOCKET] = true;
+    for (const conn of this.connections.values()) {
+      if ((conn.socket as Socket & { [H2_SOCKET]?: boolean })[H2_SOCKET]) this.connections.delete(conn.socket);
+    }
     session.once('close', () => {
       this.sessions.delete(session);
+      this.requestSweep();
+    });
+    if (this.draining) {
+      announceShutdown(session);
+      setTimeout(() => session.close(), this.idleGraceMs).unref();
+    }
+  }
+
+  /**
+   * A socket handed to an `upgrade` listener (a WebSocket) is no longer an HTTP
+   * connection: the WebSocket drainer owns it. Ours is only added while the app has one
+   * of its own, because Node destroys an upgrade request nobody listens to, and a
+   * listener of ours would silently keep such sockets open.
+   */
+  private watchUpgrades(): void {
+    const onUpgrade = (_req: IncomingMessage, socket: Socket) => this.connections.delete(socket);
+    let added = false;
+    const add = () => {
+      if (added) return;
+      added = true;
+      this.server.prependListener('upgrade', onUpgrade);
+    };
+    if (this.server.listenerCount('upgrade') > 0) add();
+    else this.server.on('newListener', (event) => event === 'upgrade' && add());
+  }
+
+  /** Sweeps in the check phase, after the poll phase has read whatever bytes had arrived. */
+  private requestSweep(): void {
+    if (!this.drained || this.sweepQueued) return;
+    this.sweepQueued = true;
+    setImmediate(() => {
+      this.sweepQueued = false;
       this.sweep();
     });
-    if (this.draining) session.close();
   }
 
   /** Closes the idle sockets whose grace is over; resolves the drain when none is left. */
@@ -137,20 +224,49 @@ export class HttpDrainer implements TransportDrainer {
         conn.bytesAtIdle = conn.socket.bytesRead;
       }
       const due = conn.idleSince + this.idleGraceMs;
-      if (due <= now) conn.socket.destroy();
+      // Ends the TLS session properly too; the socket is destroyed once that is written.
+      if (due <= now) conn.socket.destroySoon();
       else next = Math.min(next, due);
     }
     if (this.connections.size === 0 && this.sessions.size === 0) {
       this.drained();
       return;
     }
-    if (next !== Infinity) this.sweepTimer = setTimeout(() => this.sweep(), Math.max(1, next - now));
+    if (next !== Infinity) this.sweepTimer = setTimeout(() => this.requestSweep(), Math.max(1, next - now));
   }
 }
 
-/** Makes Node close the socket once this response is sent, and tells the client so. */
+/**
+ * Makes Node close the socket once this response is sent, and tells the client so. A
+ * response whose headers are already out promised keep-alive: closing its socket right
+ * after it could meet the client's next request on the way, so that socket is left to
+ * the idle rule (its next request is answered with `Connection: close`).
+ */
 function closeAfter(res: ServerResponse): void {
   if (!res.headersSent) res.setHeader('Connection', 'close');
-  // Also when the headers are already out: Node then ends the socket after this response.
-  res.shouldKeepAlive = false;
+}
+
+/** GOAWAY with the largest stream id: the client opens no new stream, and none is refused. */
+function announceShutdown(session: Http2Session): void {
+  if (!session.closed && !session.destroyed) session.goaway(0, SHUTDOWN_NOTICE_STREAM_ID);
+}
+
+/**
+ * Ends a response at the phase timeout without cutting it: a response under way ends
+ * as a complete (shorter) body — an SSE stream or a chunked download ends normally —
+ * and one not started is answered 503.
+ */
+function endNow(res: ServerResponse | Http2ServerResponse): void {
+  // A source still piped into the response writes after its end: that must not be an
+  // unhandled 'error' that crashes the process.
+  res.on('error', () => undefined);
+  if (res.writableEnded) return;
+  const http1 = 'shouldKeepAlive' in res;
+  if (!res.headersSent) {
+    res.statusCode = 503;
+    if (http1) res.setHeader('Connection', 'close');
+  } else if (http1) {
+    (res as ServerResponse).shouldKeepAlive = false;
+  }
+  res.end();
 }

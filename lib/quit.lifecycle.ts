@@ -28,6 +28,7 @@ export class QuitLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
       modules: this.modules,
       options: this.quit.options,
       add: (drainer) => this.quit.addDrainer(drainer),
+      beginQuit: () => this.onModuleDestroy(),
     });
     this.policy.markBootstrapped();
   }

@@ -114,6 +114,23 @@ describe.each([
   });
 });
 
+describe.each([['hybrid'], ['standalone']])('gRPC drain on app.close() (%s app)', (mode) => {
+  // A standalone NestMicroservice#close() closes its server before any onModuleDestroy:
+  // without the drainer taking over close(), these calls would all be CANCELLED.
+  it('8 unary calls in flight when the app closes itself return OK', async () => {
+    const app = start({ MODE: mode, CLOSE_AT: '8' });
+    const port = await app.ready();
+    const c = client(port);
+    const calls = Array.from({ length: 8 }, (_, id) => slow(c, { id, ms: 200, hold: true }));
+    const results = await Promise.all(calls);
+    await app.waitFor('ev:closed');
+
+    expect(results.map((r) => r.code)).toEqual(Array(8).fill(status.OK));
+    const drain = app.events().filter((e) => /^(intake-stopped grpc|drained grpc|report|closed)/.test(e));
+    expect(drain).toEqual([`intake-stopped grpc:${port}`, `drained grpc:${port}`, 'report {"ok":true,"pending":[]}', 'closed']);
+  });
+});
+
 describe('transport order', () => {
   async function run(order?: string[]) {
     const app = start({ MODE: 'hybrid', TCP: '1', ...(order ? { QUIT_OPTIONS: JSON.stringify({ transportOrder: order }) } : {}) });

@@ -3,6 +3,7 @@ import type { TransportDrainer } from '../interfaces/transport-drainer.interface
 import type { ResolvedQuitOptions } from '../quit.options.js';
 import { HttpDrainer } from './http.drainer.js';
 import { rpcFinder } from './rpc.finder.js';
+import { wsFinder } from './ws.drainer.js';
 
 export interface DrainerContext {
   httpHost?: HttpAdapterHost;
@@ -10,6 +11,8 @@ export interface DrainerContext {
   options: ResolvedQuitOptions;
   /** Adds a drainer; a finder may call it later too (a microservice connected after bootstrap). */
   add(drainer: TransportDrainer): void;
+  /** Starts the quit pipeline as a close would (or joins the one running); resolves when it is over. */
+  beginQuit?(): Promise<unknown>;
 }
 
 /** Finds the servers of one transport and adds a drainer for each. */
@@ -21,7 +24,7 @@ const httpFinder: DrainerFinder = ({ httpHost, options, add }) => {
 };
 
 /** One finder per transport: a new transport is a new file and a line here. */
-const finders: DrainerFinder[] = [httpFinder, rpcFinder];
+const finders: DrainerFinder[] = [httpFinder, wsFinder, rpcFinder];
 
 export function discoverDrainers(ctx: DrainerContext): void {
   for (const find of finders) find(ctx);

@@ -34,9 +34,10 @@ export class TcpDrainer extends RpcDrainer {
 
   constructor(
     strategy: RpcStrategy,
+    closeNow: () => Promise<unknown>,
     private readonly idleGraceMs: number,
   ) {
-    super(strategy, 'tcp');
+    super(strategy, 'tcp', closeNow);
     try {
       // Nest creates the net server in the strategy's constructor: every connection is seen.
       this.listener = strategy.unwrap?.<NetServer>();

@@ -20,6 +20,7 @@ export class RpcDrainer implements TransportDrainer {
   constructor(
     protected readonly strategy: RpcStrategy,
     readonly transport: TransportKind,
+    private readonly closeNow: () => Promise<unknown>,
     private readonly intake?: RpcIntake,
     private readonly label: string = transport,
   ) {
@@ -39,7 +40,7 @@ export class RpcDrainer implements TransportDrainer {
   }
 
   async forceClose(): Promise<void> {
-    await closeOnce(this.strategy);
+    await this.closeNow();
   }
 
   pending(): string[] {
@@ -53,12 +54,23 @@ export class RpcDrainer implements TransportDrainer {
 }
 
 /**
- * Closes the strategy, and makes Nest's own `close()` later (in `dispose()`) join that
- * close instead of closing twice: a second `quit()` on a closed Redis client rejects,
- * and Nest turns a rejection during shutdown into `process.exit(1)`.
+ * Takes over the strategy's `close()`, and returns Nest's own close, run once.
+ *
+ * A standalone `NestMicroservice#close()` closes its server first and only then runs
+ * the lifecycle hooks, so a direct `app.close()` would cut off every call in flight
+ * before the drain could start: `close()` now runs the quit pipeline first (a signal's
+ * shutdown, which closes the server last, finds the pipeline over). The forced close
+ * at the phase timeout and Nest's own later `close()` share one call, since a second
+ * `quit()` on a closed Redis client rejects, and Nest turns a rejection during shutdown
+ * into `process.exit(1)`.
  */
-export function closeOnce(strategy: RpcStrategy): Promise<unknown> {
-  const closing = Promise.resolve().then(() => strategy.close());
-  strategy.close = () => closing;
-  return closing;
+export function takeOverClose(strategy: RpcStrategy, beginQuit?: () => Promise<unknown>): () => Promise<unknown> {
+  const nestClose = strategy.close.bind(strategy);
+  let closing: Promise<unknown> | undefined;
+  const closeNow = () => (closing ??= Promise.resolve().then(nestClose));
+  strategy.close = async () => {
+    await beginQuit?.();
+    return closeNow();
+  };
+  return closeNow;
 }

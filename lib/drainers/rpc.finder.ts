@@ -4,7 +4,7 @@ import type { DrainerFinder } from './index.js';
 import { GrpcDrainer } from './grpc.drainer.js';
 import { intakes } from './rpc-intake.js';
 import { TcpDrainer } from './rpc-tcp.drainer.js';
-import { RpcDrainer } from './rpc.drainer.js';
+import { RpcDrainer, takeOverClose } from './rpc.drainer.js';
 import type { RpcStrategy } from './rpc.internals.js';
 
 /**
@@ -20,25 +20,25 @@ const TRANSPORTS: Record<number, TransportKind> = { 0: 'tcp', 1: 'redis', 2: 'na
  * `ReplaySubject`: the ones created before bootstrap are replayed at once, one
  * connected later arrives later, and gets its drainer then.
  */
-export const rpcFinder: DrainerFinder = ({ modules, options, add }) => {
+export const rpcFinder: DrainerFinder = ({ modules, options, add, beginQuit }) => {
   const registry = (modules as { getRpcTargetRegistry?(): { subscribe(next: (target: unknown) => void): unknown } })
     .getRpcTargetRegistry?.();
   const seen = new WeakSet<object>();
   registry?.subscribe((target) => {
     if (!isStrategy(target) || seen.has(target)) return;
     seen.add(target);
-    add(drainerFor(target, options.http.idleGraceMs));
+    add(drainerFor(target, takeOverClose(target, beginQuit), options.http.idleGraceMs));
   });
 };
 
-function drainerFor(strategy: RpcStrategy, idleGraceMs: number): TransportDrainer {
+function drainerFor(strategy: RpcStrategy, closeNow: () => Promise<unknown>, idleGraceMs: number): TransportDrainer {
   const kind = typeof strategy.transportId === 'number' ? (TRANSPORTS[strategy.transportId] ?? 'rpc') : 'rpc';
   if (kind === 'grpc') return new GrpcDrainer(strategy);
   // A TCP connection is a keep-alive connection: it gets the same idle grace as HTTP's.
-  if (kind === 'tcp') return new TcpDrainer(strategy, idleGraceMs);
+  if (kind === 'tcp') return new TcpDrainer(strategy, closeNow, idleGraceMs);
   const name = typeof strategy.transportId === 'symbol' ? (strategy.transportId.description ?? kind) : kind;
   const port = (strategy as { options?: { port?: unknown } }).options?.port;
-  return new RpcDrainer(strategy, kind, intakes[kind], port === undefined ? name : `${name}:${String(port)}`);
+  return new RpcDrainer(strategy, kind, closeNow, intakes[kind], port === undefined ? name : `${name}:${String(port)}`);
 }
 
 function isStrategy(target: unknown): target is RpcStrategy {

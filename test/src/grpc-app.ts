@@ -5,8 +5,9 @@
  * Nothing in `main()` is about shutting down beyond `enableShutdownHooks()`.
  *
  * env: MODE=hybrid|standalone; GRACEFUL=1 sets Nest's `gracefulShutdown` on the gRPC
- * server; TCP=1 (hybrid) adds the TCP microservice; QUIT_OPTIONS is JSON merged into
- * the module options.
+ * server; TCP=1 (hybrid) adds the TCP microservice; CLOSE_AT=<n> makes the fixture call
+ * `app.close()` itself once n `Slow` calls have started; QUIT_OPTIONS is JSON merged
+ * into the module options.
  *
  * Output: `ready <grpc port>`, `port http|tcp <port>`, and `ev:` lines.
  */
@@ -22,6 +23,9 @@ import { ev, sleep } from './log.js';
 
 // One promise for all handlers: a listener per call would trip Node's MaxListeners warning.
 let quittingPromise: Promise<void> | undefined;
+let started = 0;
+let closeApp: () => Promise<void> = async () => undefined;
+
 const untilQuitting = (quit: QuitService) =>
   (quittingPromise ??= new Promise<void>((resolve) => (quit.isQuitting ? resolve() : quit.signal.addEventListener('abort', () => resolve()))));
 const quitting$ = (quit: QuitService) => defer(() => (quit.isQuitting ? of(true) : fromEvent(quit.signal, 'abort')));
@@ -33,6 +37,7 @@ class WorkController {
   @GrpcMethod('Work', 'Slow')
   async slow({ id, ms, hold }: { id: number; ms: number; hold: boolean }) {
     ev(`call.start ${id}`);
+    if (++started === Number(process.env.CLOSE_AT)) setImmediate(() => void closeApp().then(() => ev('closed')));
     if (hold) await untilQuitting(this.quit);
     await sleep(ms);
     return { id, status: 'done' };
@@ -116,6 +121,7 @@ async function main() {
     const app = await NestFactory.createMicroservice<MicroserviceOptions>(AppModule, { ...grpc, logger: ['error', 'warn'] });
     app.enableShutdownHooks();
     watchEvents(app.get(QuitService));
+    closeApp = () => app.close();
     await app.listen();
   } else {
     const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
@@ -124,6 +130,7 @@ async function main() {
       process.env.TCP === '1' ? app.connectMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port: 0 } }) : undefined;
     app.enableShutdownHooks();
     watchEvents(app.get(QuitService));
+    closeApp = () => app.close();
     await app.startAllMicroservices();
     await app.listen(0, '127.0.0.1');
     process.stdout.write(`port http ${(app.getHttpServer().address() as AddressInfo).port}\n`);

@@ -51,6 +51,8 @@ export class HttpDrainer implements TransportDrainer {
   /** HTTP/2 sessions and their open (compatibility API) responses. */
   private readonly sessions = new Map<Http2Session, Set<Http2ServerResponse>>();
   private draining = false;
+  /** Past the phase timeout: sockets are closed as soon as their last response is out. */
+  private forcing = false;
   private sweepTimer?: NodeJS.Timeout;
   private sweepQueued = false;
   private drained?: () => void;
@@ -94,6 +96,7 @@ export class HttpDrainer implements TransportDrainer {
   async forceClose(): Promise<void> {
     clearTimeout(this.sweepTimer);
     this.drained = undefined;
+    this.forcing = true;
     for (const conn of this.connections.values()) {
       if (conn.responses.size === 0) conn.socket.destroy();
       for (const res of conn.responses) endNow(res);
@@ -223,7 +226,7 @@ export class HttpDrainer implements TransportDrainer {
         conn.idleSince = now;
         conn.bytesAtIdle = conn.socket.bytesRead;
       }
-      const due = conn.idleSince + this.idleGraceMs;
+      const due = this.forcing ? now : conn.idleSince + this.idleGraceMs;
       // Ends the TLS session properly too; the socket is destroyed once that is written.
       if (due <= now) conn.socket.destroySoon();
       else next = Math.min(next, due);

@@ -1,0 +1,138 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import http from 'node:http';
+import { WebSocket } from 'ws';
+import { Child, fixture } from './helpers/child.js';
+
+const children: Child[] = [];
+afterEach(() => children.splice(0).forEach((c) => c.stop()));
+
+interface StreamEnd {
+  name: string;
+  /** 'end' when the body ended normally, else the error. */
+  how: string;
+  body: string;
+}
+
+/** Opens a streamed GET; `firstData` resolves at its first chunk, `ended` when it is over. */
+function openStream(name: string, port: number, path: string) {
+  let body = '';
+  let firstData!: () => void;
+  const first = new Promise<void>((resolve) => (firstData = resolve));
+  const ended = new Promise<StreamEnd>((resolve) => {
+    const finish = (how: string) => {
+      resolve({ name, how, body });
+    };
+    const req = http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+        firstData();
+      });
+      res.on('end', () => finish('end'));
+      res.on('error', (e) => finish(`error ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+    });
+    req.on('error', (e) => finish(`error ${(e as NodeJS.ErrnoException).code ?? e.message}`));
+  });
+  return { first, ended };
+}
+
+/** Opens a WebSocket; with `watch`, asks the gateway to watch the quit signal. `ready`: open (and watched). */
+function openSocket(port: number, watch: boolean) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
+  const messages: string[] = [];
+  const errors: string[] = [];
+  ws.on('error', (e) => errors.push(e.message));
+  const closed = new Promise<{ code: number; reason: string; messages: string[]; errors: string[] }>((resolve) =>
+    ws.on('close', (code, reason) => {
+      resolve({ code, reason: reason.toString(), messages, errors });
+    }),
+  );
+  const answered = new Promise<void>((resolve) =>
+    ws.on('message', (data) => {
+      messages.push(data.toString());
+      resolve();
+    }),
+  );
+  const ready = new Promise<void>((resolve, reject) => {
+    ws.once('error', reject);
+    ws.once('open', () => {
+      if (!watch) return resolve();
+      ws.send(JSON.stringify({ event: 'watch' }));
+      void answered.then(resolve);
+    });
+  });
+  return { ready, closed };
+}
+
+/** SSE events are "data: …" blocks ended by a blank line: the body must end on a whole one. */
+function sseEvents(body: string): string[] {
+  expect(body.endsWith('\n\n')).toBe(true);
+  return body
+    .split('\n\n')
+    .filter(Boolean)
+    .map((block) => block.split('\n').find((l) => l.startsWith('data: '))!);
+}
+
+/** The download is "chunk 0;chunk 1;…": whole chunks, in order, none missing. */
+function chunks(body: string): number {
+  const parts = body.split(';');
+  expect(parts.pop()).toBe('');
+  parts.forEach((part, i) => expect(part).toBe(`chunk ${i}`));
+  return parts.length;
+}
+
+describe.each(['express', 'fastify'])('long-lived responses at SIGTERM (%s)', (platform) => {
+  it('handlers that watch quit.signal end their SSE stream, download and WebSocket (1001) themselves; the shutdown is clean', async () => {
+    const app = new Child(fixture('http-streams.app'), { PLATFORM: platform, QUIT_OPTIONS: JSON.stringify({ phaseTimeouts: { transports: 5_000 } }) });
+    children.push(app);
+    const port = await app.ready();
+    const sse = openStream('sse', port, '/sse?watch=1');
+    const download = openStream('download', port, '/download?watch=1');
+    const ws = openSocket(port, true);
+    await Promise.all([sse.first, download.first, ws.ready]);
+
+    app.kill('SIGTERM');
+    const [sseEnd, downloadEnd, wsEnd, exit] = await Promise.all([sse.ended, download.ended, ws.closed, app.exited]);
+
+    expect(sseEnd.how).toBe('end');
+    expect(sseEvents(sseEnd.body).length).toBeGreaterThan(0);
+    expect(downloadEnd.how).toBe('end');
+    expect(chunks(downloadEnd.body)).toBeGreaterThan(0);
+    expect(wsEnd).toEqual({ code: 1001, reason: 'going away', messages: ['{"event":"watching","data":true}', 'bye'], errors: [] });
+    expect(app.events()).toContain('report {"ok":true,"pending":[]}');
+    expect(app.events().filter((e) => e.startsWith('drained'))).toEqual(expect.arrayContaining(['drained ws', expect.stringMatching(/^drained http:\d+$/)]));
+    expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
+  });
+
+  it('streams that ignore quit.signal are ended cleanly at the transports phase timeout: SSE and download end on a whole event/chunk, the WebSocket closes with 1001', async () => {
+    const app = new Child(fixture('http-streams.app'), {
+      PLATFORM: platform,
+      GATEWAY_PROP: platform === 'fastify' ? '1' : '0',
+      QUIT_OPTIONS: JSON.stringify({ phaseTimeouts: { transports: 500 } }),
+    });
+    children.push(app);
+    const port = await app.ready();
+    const sse = openStream('sse', port, '/sse');
+    const download = openStream('download', port, '/download');
+    const ws = openSocket(port, false);
+    await Promise.all([sse.first, download.first, ws.ready]);
+
+    app.kill('SIGTERM');
+    const [sseEnd, downloadEnd, wsEnd, exit] = await Promise.all([sse.ended, download.ended, ws.closed, app.exited]);
+
+    expect(sseEnd.how).toBe('end');
+    expect(sseEvents(sseEnd.body).length).toBeGreaterThan(0);
+    expect(downloadEnd.how).toBe('end');
+    expect(chunks(downloadEnd.body)).toBeGreaterThan(0);
+    expect(wsEnd).toEqual({ code: 1001, reason: 'going away', messages: [], errors: [] });
+    // Cut short by the phase timeout: named in the report, and the exit code says so.
+    const report = JSON.parse((await app.waitFor(/^ev:report /)).slice('ev:report '.length));
+    expect(report.ok).toBe(false);
+    expect(report.pending).toEqual([
+      expect.stringMatching(/^transports: http:\d+: 2 request\(s\) in flight, 2 connection\(s\) open$/),
+      'transports: ws: 1 WebSocket(s) open',
+    ]);
+    expect(app.events().filter((e) => e.startsWith('drained'))).toEqual([expect.stringMatching(/^drained http:\d+ forced$/), 'drained ws forced']);
+    expect(exit).toMatchObject({ code: 1, signal: null });
+  });
+});

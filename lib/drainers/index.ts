@@ -11,6 +11,8 @@ export interface DrainerContext {
   options: ResolvedQuitOptions;
   /** Adds a drainer; a finder may call it later too (a microservice connected after bootstrap). */
   add(drainer: TransportDrainer): void;
+  /** Starts the quit pipeline as a close would (or joins the one running); resolves when it is over. */
+  beginQuit?(): Promise<unknown>;
 }
 
 /** Finds the servers of one transport and adds a drainer for each. */

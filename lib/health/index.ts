@@ -1,0 +1,1 @@
+export * from './quit.health-indicator.js';

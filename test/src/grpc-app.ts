@@ -20,14 +20,11 @@ import { defer, finalize, fromEvent, interval, map, of, takeUntil, type Observab
 import { QuitModule, QuitService, type QuitModuleOptions } from '../../lib/index.js';
 import { WORK_PROTO, freePort } from './grpc-proto.js';
 import { ev, sleep } from './log.js';
+import { printQuitEvents, untilQuitting } from './rpc-events.js';
 
-// One promise for all handlers: a listener per call would trip Node's MaxListeners warning.
-let quittingPromise: Promise<void> | undefined;
 let started = 0;
 let closeApp: () => Promise<void> = async () => undefined;
 
-const untilQuitting = (quit: QuitService) =>
-  (quittingPromise ??= new Promise<void>((resolve) => (quit.isQuitting ? resolve() : quit.signal.addEventListener('abort', () => resolve()))));
 const quitting$ = (quit: QuitService) => defer(() => (quit.isQuitting ? of(true) : fromEvent(quit.signal, 'abort')));
 
 @Controller()
@@ -95,16 +92,6 @@ const options: QuitModuleOptions = { timeoutMs: 10_000, logger: false, ...JSON.p
 @Module({ imports: [QuitModule.forRoot(options)], controllers: [WorkController] })
 class AppModule {}
 
-function watchEvents(quit: QuitService): void {
-  quit.events$.subscribe((e) => {
-    if (e.type === 'phase.started') ev(`phase.${e.phase}`);
-    if (e.type === 'transport.intake-stopped') ev(`intake-stopped ${e.name}`);
-    if (e.type === 'transport.drained') ev(`drained ${e.name}${e.forced ? ' forced' : ''}`);
-    if (e.type === 'quit.ended') ev(`report ${JSON.stringify({ ok: e.report.ok, pending: e.report.pending })}`);
-  });
-  process.on('exit', (code) => ev(`exit ${code}`));
-}
-
 async function main() {
   // grpc-js does not tell Nest which port it bound, so the port is chosen first.
   const grpcPort = await freePort();
@@ -120,7 +107,7 @@ async function main() {
   if (process.env.MODE === 'standalone') {
     const app = await NestFactory.createMicroservice<MicroserviceOptions>(AppModule, { ...grpc, logger: ['error', 'warn'] });
     app.enableShutdownHooks();
-    watchEvents(app.get(QuitService));
+    printQuitEvents(app.get(QuitService));
     closeApp = () => app.close();
     await app.listen();
   } else {
@@ -129,7 +116,7 @@ async function main() {
     const tcp =
       process.env.TCP === '1' ? app.connectMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port: 0 } }) : undefined;
     app.enableShutdownHooks();
-    watchEvents(app.get(QuitService));
+    printQuitEvents(app.get(QuitService));
     closeApp = () => app.close();
     await app.startAllMicroservices();
     await app.listen(0, '127.0.0.1');

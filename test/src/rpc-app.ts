@@ -15,11 +15,8 @@ import type { AddressInfo, Server } from 'node:net';
 import { filter, firstValueFrom, lastValueFrom } from 'rxjs';
 import { QuitModule, QuitService, type QuitModuleOptions } from '../../lib/index.js';
 import { ev, sleep } from './log.js';
+import { printQuitEvents, untilQuitting } from './rpc-events.js';
 
-// One promise for all handlers: a listener per message would trip Node's MaxListeners warning.
-let quittingPromise: Promise<void> | undefined;
-const untilQuitting = (quit: QuitService) =>
-  (quittingPromise ??= new Promise<void>((resolve) => (quit.isQuitting ? resolve() : quit.signal.addEventListener('abort', () => resolve()))));
 
 @Controller()
 class RpcController {
@@ -72,14 +69,7 @@ async function main() {
     app.connectMicroservice({ transport: Transport.REDIS, options: { host: '127.0.0.1', port: Number(process.env.REDIS_PORT) } });
   }
   app.enableShutdownHooks();
-  const quit = app.get(QuitService);
-  quit.events$.subscribe((e) => {
-    if (e.type === 'phase.started') ev(`phase.${e.phase}`);
-    if (e.type === 'transport.intake-stopped') ev(`intake-stopped ${e.name}`);
-    if (e.type === 'transport.drained') ev(`drained ${e.name}${e.forced ? ' forced' : ''}`);
-    if (e.type === 'quit.ended') ev(`report ${JSON.stringify({ ok: e.report.ok, pending: e.report.pending })}`);
-  });
-  process.on('exit', (code) => ev(`exit ${code}`));
+  printQuitEvents(app.get(QuitService));
   await app.startAllMicroservices();
   await app.listen(0, '127.0.0.1');
   if (tcp) process.stdout.write(`port tcp ${(tcp.unwrap<Server>().address() as AddressInfo).port}\n`);

@@ -4,6 +4,7 @@ import { QuitModule } from '../../lib/index.js'; // in an app: from 'nestjs-quit
 import { config } from './config.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthController } from './health/health.controller.js';
+import { MetricsController } from './metrics/metrics.controller.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { OrdersGrpcController } from './orders/orders.grpc.controller.js';
 import { OrdersHttpController } from './orders/orders.http.controller.js';
@@ -25,7 +26,7 @@ import { ReportsCron } from './reports/reports.cron.js';
     DatabaseModule,
     JobsModule.forRoot(config.redis),
   ],
-  controllers: [OrdersHttpController, OrdersGrpcController, HealthController],
+  controllers: [OrdersHttpController, OrdersGrpcController, HealthController, MetricsController],
   providers: [ReportsCron, RegistryClient, QuitEventsPrinter],
 })
 export class AppModule {}

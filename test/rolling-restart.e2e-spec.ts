@@ -135,6 +135,7 @@ describe('rolling restart of two replicas under load', () => {
 
     // On a failure, what HAProxy saw says where it came from.
     if (results.http.failed.length) console.log(haproxy.log.split('\n').filter((l) => !l.includes(' 200 ')).slice(0, 40).join('\n'));
+    console.log(`rolling restart: HTTP ${results.http.ok} ok / ${results.http.failed.length} failed, gRPC ${results.grpc.ok} ok / ${results.grpc.failed.length} failed, exits ${JSON.stringify(exits)}`);
     expect(results.http.failed).toEqual([]);
     expect(results.grpc.failed).toEqual([]);
     expect(results.http.ok).toBeGreaterThanOrEqual(MIN_HTTP_REQUESTS);

@@ -30,8 +30,9 @@ interface Replica {
 
 function startReplica(r: Replica): Child {
   // Readiness turns 503 at SIGTERM; HAProxy (checks every 100 ms) takes the replica out
-  // well within the 500 ms during which it keeps serving normally.
-  r.child = new Child(SAMPLE, { PORT: String(r.http), GRPC_PORT: String(r.grpc), READINESS_DELAY_MS: '500', SAMPLE_JSON: '1' });
+  // well within the 500 ms during which it keeps serving normally. ROLL_READINESS_DELAY_MS
+  // changes the delay, for experiments (docs/RELIABILITY.md).
+  r.child = new Child(SAMPLE, { PORT: String(r.http), GRPC_PORT: String(r.grpc), READINESS_DELAY_MS: process.env.ROLL_READINESS_DELAY_MS ?? '500', SAMPLE_JSON: '1' });
   return r.child;
 }
 

@@ -1,0 +1,265 @@
+/**
+ * The package as it would be published — `npm run build`, `npm pack` — installed into
+ * four consumer apps (test/consumers/<name>: its own package.json and lock file), each
+ * a real Nest app in a child process that gets real signals:
+ *
+ *   CommonJS, Nest 11, Express · CommonJS, Nest 11, Fastify
+ *   ESM, Nest 12, Express      · ESM, Nest 12, Fastify
+ *
+ * The CommonJS apps `require()` the ESM package (Node's require(esm)). See
+ * test/consumers/prepare.mjs for how they are installed and compiled.
+ */
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { QuitMessages } from '../lib/quit.messages.js';
+import { Child } from './helpers/child.js';
+import { get } from './helpers/http.js';
+import { freePort } from './helpers/ports.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const PROTO = path.join(here, 'consumers', 'app', 'probe.proto');
+
+interface Prepared {
+  name: string;
+  dir: string;
+  main: string;
+  /** The installed @nestjs/core version. */
+  nest: string;
+  /** The installed nestjs-quit version. */
+  quit: string;
+}
+
+const CONSUMERS = [
+  { name: 'cjs-nest11-express', module: 'commonjs', nest: 11, adapter: 'express' },
+  { name: 'cjs-nest11-fastify', module: 'commonjs', nest: 11, adapter: 'fastify' },
+  { name: 'esm-nest12-express', module: 'module', nest: 12, adapter: 'express' },
+  { name: 'esm-nest12-fastify', module: 'module', nest: 12, adapter: 'fastify' },
+] as const;
+
+let prepared: Map<string, Prepared> | undefined;
+let rootVersion: string;
+
+beforeAll(async () => {
+  rootVersion = JSON.parse(readFileSync(path.join(here, '..', 'package.json'), 'utf8')).version;
+  // One preparation at a time on this machine: a second `npm test` waits for the first.
+  const lock = path.join(os.tmpdir(), 'nestjs-quit-consumers.lock');
+  const script = path.join(here, 'consumers', 'prepare.mjs');
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile('flock', [lock, process.execPath, script], { timeout: 540_000, maxBuffer: 16 << 20 }, (error, out, err) =>
+      error ? reject(new Error(`${error.message}\n${out}${err}`)) : resolve(out),
+    ),
+  );
+  const { consumers } = JSON.parse(stdout.trim().split('\n').at(-1)!) as { consumers: Prepared[] };
+  prepared = new Map(consumers.map((c) => [c.name, c]));
+}, 600_000);
+
+const children: Child[] = [];
+const clients: grpc.Client[] = [];
+afterEach(() => {
+  children.splice(0).forEach((c) => c.stop());
+  clients.splice(0).forEach((c) => c.close());
+});
+
+function consumer(name: string): Prepared {
+  const found = prepared?.get(name);
+  if (!found) throw new Error(`consumer ${name} was not prepared`);
+  return found;
+}
+
+function start(name: string, env: Record<string, string> = {}): Child {
+  const child = new Child(consumer(name).main, env);
+  children.push(child);
+  return child;
+}
+
+interface SlowReply {
+  id: number;
+  status: string;
+}
+
+/** One unary `probe.Probe/Slow` call on a new channel; resolves with its status (never rejects). */
+function grpcSlow(port: number, request: { id: number; ms: number }): Promise<{ code: grpc.status; reply?: SlowReply }> {
+  const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(PROTO)) as any;
+  const client: grpc.Client & { Slow: Function } = new pkg.probe.Probe(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  clients.push(client);
+  return new Promise((resolve) =>
+    client.Slow(request, (error: grpc.ServiceError | null, reply?: SlowReply) =>
+      resolve(error ? { code: error.code } : { code: grpc.status.OK, reply }),
+    ),
+  );
+}
+
+const OK_REPORT = 'report {"ok":true,"pending":[],"failures":[]}';
+const STARTS = ['request.start', 'worker.start', 'call.start'];
+
+/** The shutdown's events: the start-up ones left out. */
+const shutdownEvents = (app: Child) => app.events().filter((e) => !STARTS.includes(e));
+
+/**
+ * The shutdown of the order probe, `worker.end` aside: the worker run is held like the
+ * request, but it may end in the transports phase or in the workers phase.
+ */
+const PROBE_ORDER = [
+  'phase.fire',
+  'phase.readiness',
+  'phase.transports',
+  'intake-stopped http',
+  'request.end',
+  'drained http',
+  'phase.workers',
+  'phase.hooks',
+  'hook.flush',
+  OK_REPORT,
+  'pool.destroy',
+  'hooks.destroy',
+];
+
+/** Asserts the probe's order: everything in `PROBE_ORDER`, the worker's end before the hooks. */
+function expectProbeOrder(app: Child, after: string[] = []): void {
+  const events = shutdownEvents(app);
+  expect(events.filter((e) => e !== 'worker.end')).toEqual([...PROBE_ORDER, ...after]);
+  const workerEnd = events.indexOf('worker.end');
+  expect(workerEnd).toBeGreaterThan(events.indexOf('phase.transports'));
+  expect(workerEnd).toBeLessThan(events.indexOf('phase.hooks'));
+}
+
+/**
+ * Starts a request and a tracked worker run, both held by the app until quitting begins.
+ * The request's reply comes wrapped: an async function returning it would wait for it.
+ */
+async function inFlight(app: Child, port: number) {
+  const request = get(port, '/slow?ms=300');
+  expect(await get(port, '/work?ms=600')).toMatchObject({ status: 200, body: 'started' });
+  await app.waitFor('ev:request.start');
+  await app.waitFor('ev:worker.start');
+  return { request };
+}
+
+describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ name, module, nest }) => {
+  it('has the packed package installed from its tarball, and compiles with its public types under strict settings', () => {
+    const c = consumer(name);
+    expect(Number(c.nest.split('.')[0])).toBe(nest);
+    expect(c.quit).toBe(rootVersion);
+    const installed = path.join(c.dir, 'node_modules', 'nestjs-quit');
+    // Only what `files` lets into the tarball.
+    expect(existsSync(path.join(installed, 'dist', 'index.js'))).toBe(true);
+    expect(existsSync(path.join(installed, 'dist', 'index.d.ts'))).toBe(true);
+    expect(existsSync(path.join(installed, 'lib'))).toBe(false);
+    expect(existsSync(path.join(installed, 'test'))).toBe(false);
+    // prepare.mjs failed unless `tsc` passed; this is its output, loaded the consumer's way.
+    const main = readFileSync(c.main, 'utf8');
+    if (module === 'commonjs') expect(main).toContain('require("nestjs-quit")');
+    else expect(main).toMatch(/^import \{[^}]*\} from 'nestjs-quit';$/m);
+    expect(existsSync(path.join(c.dir, 'dist', 'src', 'public-types.js'))).toBe(true);
+  });
+
+  it('SIGTERM: the request and the tracked worker in flight finish while the pool is open, then the quit hooks, then onModuleDestroy', async () => {
+    const app = start(name);
+    const port = await app.ready();
+    const { request } = await inFlight(app, port);
+    app.kill('SIGTERM');
+    expect(await request).toMatchObject({ status: 200, body: 'done' });
+    const exit = await app.exited;
+    expectProbeOrder(app);
+    // Nest re-raises the signal once closed: the process dies of it, as it would without the module.
+    expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
+  });
+
+  it('hybrid gRPC, SIGTERM: intake stops on HTTP then gRPC; the call and the request in flight finish before onModuleDestroy', async () => {
+    // grpc-js does not tell Nest which port it bound: the port is chosen first.
+    const grpcPort = await freePort();
+    const app = start(name, { GRPC_PORT: String(grpcPort), PROBE_PROTO: PROTO });
+    const port = await app.ready();
+    const call = grpcSlow(grpcPort, { id: 7, ms: 300 });
+    await app.waitFor('ev:call.start');
+    const request = get(port, '/slow?ms=300');
+    await app.waitFor('ev:request.start');
+    app.kill('SIGTERM');
+    expect(await call).toEqual({ code: grpc.status.OK, reply: { id: 7, status: 'done' } });
+    expect(await request).toMatchObject({ status: 200, body: 'done' });
+    const exit = await app.exited;
+
+    const events = shutdownEvents(app);
+    const drained = events.filter((e) => e.startsWith('drained '));
+    const rest = events.filter((e) => !e.startsWith('drained '));
+    expect(rest).toEqual([
+      'phase.fire',
+      'phase.readiness',
+      'phase.transports',
+      'intake-stopped http',
+      'intake-stopped grpc',
+      expect.stringMatching(/^(call|request)\.end$/),
+      expect.stringMatching(/^(call|request)\.end$/),
+      'phase.workers',
+      'phase.hooks',
+      'hook.flush',
+      OK_REPORT,
+      'pool.destroy',
+      'hooks.destroy',
+    ]);
+    expect(rest.slice(5, 7).sort()).toEqual(['call.end', 'request.end']);
+    // Each transport drained (not forced) once its own work was done, within the transports phase.
+    expect([...drained].sort()).toEqual(['drained grpc', 'drained http']);
+    for (const line of drained) {
+      expect(events.indexOf(line)).toBeGreaterThan(events.indexOf('intake-stopped grpc'));
+      expect(events.indexOf(line)).toBeLessThan(events.indexOf('phase.workers'));
+    }
+    expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
+  });
+
+  it.each([
+    ['quit.quit()', '/quit', 'quitting', [], { code: null, signal: 'SIGTERM' }],
+    ['app.close()', '/close', 'closing', ['closed', 'exit 0'], { code: 0, signal: null }],
+  ] as const)('%s: the same order; then quit() closes the app through its shutdown hooks, close() leaves the process to its owner', async (_how, route, body, after, end) => {
+    const app = start(name);
+    const port = await app.ready();
+    const { request } = await inFlight(app, port);
+    expect(await get(port, route)).toMatchObject({ status: 200, body });
+    expect(await request).toMatchObject({ status: 200, body: 'done' });
+    const exit = await app.exited;
+    expectProbeOrder(app, [...after]);
+    expect(exit).toMatchObject(end);
+  });
+
+  it('with exitCode: 0, a clean SIGTERM shutdown exits with code 0', async () => {
+    const app = start(name, { QUIT_OPTIONS: JSON.stringify({ exitCode: 0 }) });
+    await app.ready();
+    app.kill('SIGTERM');
+    const exit = await app.exited;
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    expect(app.events().slice(-4)).toEqual([OK_REPORT, 'pool.destroy', 'hooks.destroy', 'exit 0']);
+  });
+
+  it('a second SIGINT while a hook hangs exits at once, with code 1 and the report', async () => {
+    const app = start(name, { HOOK: 'hang', HOOK_TIMEOUT_MS: '10000' });
+    await app.ready();
+    app.kill('SIGINT');
+    await app.waitFor('ev:hook.hang');
+    app.kill('SIGINT');
+    const exit = await app.exited;
+    expect(exit).toMatchObject({ code: 1, signal: null });
+    expect(app.output()).toContain(QuitMessages.secondSignal('SIGINT'));
+    expect(app.output()).toMatch(/Shutdown report: .*"forced":"second-signal"/);
+    expect(app.events().slice(-2)).toEqual(['hook.hang', 'exit 1']);
+  });
+
+  it('when an onModuleDestroy hangs, the deadline ends the process with code 1 and names what was pending', async () => {
+    const app = start(name, { POOL_DESTROY: 'hang', QUIT_OPTIONS: JSON.stringify({ timeoutMs: 600 }) });
+    await app.ready();
+    app.kill('SIGTERM');
+    const exit = await app.exited;
+    expect(exit).toMatchObject({ code: 1, signal: null });
+    expect(exit.elapsedMs).toBeGreaterThanOrEqual(600);
+    expect(app.output()).toContain(QuitMessages.deadline(600));
+    expect(app.output()).toContain(QuitMessages.nestHooksPending());
+    // Nest runs one module's onModuleDestroy hooks together: the pool's hanging one stops none.
+    expect(app.events().slice(-3).sort()).toEqual(['exit 1', 'hooks.destroy', 'pool.destroy']);
+    expect(app.events().at(-1)).toBe('exit 1');
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * Boots the probe with this consumer's HTTP adapter (`../adapter.ts`). With
+ * GRPC_PORT set it is a hybrid app: a gRPC microservice on that port as well.
+ * Nothing here is about shutting down beyond `enableShutdownHooks()`.
+ *
+ * Output: `ready <http port>` once listening, and `ev:` lines.
+ */
+import 'reflect-metadata';
+import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import { QuitService, type QuitEvent } from 'nestjs-quit';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../adapter.js';
+import { ev } from './log.js';
+import { AppModule, appRef } from './probe.module.js';
+
+function describe(event: QuitEvent): string | undefined {
+  switch (event.type) {
+    case 'phase.started':
+      return `phase.${event.phase}`;
+    case 'transport.intake-stopped':
+      return `intake-stopped ${event.transport}`;
+    case 'transport.drained':
+      return `drained ${event.transport}${event.forced ? ' forced' : ''}`;
+    case 'quit.ended': {
+      const { ok, pending, failures } = event.report;
+      return `report ${JSON.stringify({ ok, pending, failures: failures.map((f) => f.source) })}`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const app = await createApp(AppModule);
+  appRef.app = app;
+  const grpcPort = process.env['GRPC_PORT'];
+  if (grpcPort) {
+    app.connectMicroservice<MicroserviceOptions>({
+      transport: Transport.GRPC,
+      options: { package: 'probe', protoPath: process.env['PROBE_PROTO'] ?? 'probe.proto', url: `127.0.0.1:${grpcPort}` },
+    });
+  }
+  app.enableShutdownHooks();
+  app.get(QuitService).events$.subscribe((event) => {
+    const line = describe(event);
+    if (line) ev(line);
+  });
+  process.on('exit', (code) => ev(`exit ${code}`));
+  if (grpcPort) await app.startAllMicroservices();
+  await app.listen(0, '127.0.0.1');
+  process.stdout.write(`ready ${(app.getHttpServer().address() as AddressInfo).port}\n`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(70);
+});

@@ -1,0 +1,106 @@
+/**
+ * Compiled, never run: the public types as a consumer uses them, under the strictest
+ * settings (see `../tsconfig.base.json`). Each `@ts-expect-error` proves a type is
+ * precise, not `any`: it fails the compile if the line below it type-checks.
+ */
+import type { DynamicModule } from '@nestjs/common';
+import {
+  QUIT_DEFAULTS,
+  QuitModule,
+  QuitOptionsError,
+  QuitService,
+  type OnQuitOptions,
+  type QuitEvent,
+  type QuitModuleAsyncOptions,
+  type QuitModuleOptions,
+  type QuitPhase,
+  type QuitReport,
+  type QuitTrigger,
+  type TrackedWorkerOptions,
+  type Unregister,
+  type WorkerHandle,
+} from 'nestjs-quit';
+
+export const options: QuitModuleOptions = {
+  timeoutMs: 20_000,
+  readinessDelayMs: 0,
+  phaseTimeouts: { transports: 5_000, workers: 5_000, hooks: 5_000 },
+  hookTimeoutMs: 1_000,
+  transportOrder: ['http', 'grpc', 'rpc'],
+  http: { idleGraceMs: 250 },
+  signals: ['SIGTERM', 'SIGINT'],
+  exitCode: 0,
+  failureExitCode: 2,
+  logger: false,
+};
+
+// @ts-expect-error a timeout is a number of milliseconds
+export const badTimeout: QuitModuleOptions = { timeoutMs: '20s' };
+// @ts-expect-error only the transports the module knows
+export const badTransport: QuitModuleOptions = { transportOrder: ['pigeon'] };
+// @ts-expect-error signals are Node signal names
+export const badSignal: QuitModuleOptions = { signals: ['SIGNOPE'] };
+
+export const root: DynamicModule = QuitModule.forRoot(options);
+const asyncOptions: QuitModuleAsyncOptions = { useFactory: async () => ({ timeoutMs: QUIT_DEFAULTS.timeoutMs }), inject: [] };
+export const rootAsync: DynamicModule = QuitModule.forRootAsync(asyncOptions);
+
+export const workerOptions: TrackedWorkerOptions = { name: 'mailer', whenQuitting: 'reject' };
+export const hookOptions: OnQuitOptions = { name: 'flush', order: 1, timeoutMs: 500 };
+
+/** What a consumer writes against a `QuitService`. */
+export async function useService(quit: QuitService): Promise<string[]> {
+  const flags: [boolean, boolean, AbortSignal] = [quit.isQuitting, quit.isReady, quit.signal];
+  const off: Unregister = quit.onQuit((signal: AbortSignal) => void signal.aborted, hookOptions);
+  quit.onQuit({ close: () => undefined });
+  quit.onQuit({ shutdown: async (signal: AbortSignal) => void signal.aborted });
+  // @ts-expect-error a hook is a function, a closer or a shutdowner
+  quit.onQuit({ stop: () => undefined });
+  off();
+
+  const handle: WorkerHandle = quit.trackWorker('sync');
+  handle.done();
+  const n: number = await quit.track(Promise.resolve(42), 'answer');
+  // @ts-expect-error track() keeps the type of the promise
+  const s: string = await quit.track(Promise.resolve(42));
+
+  const lines: string[] = [String(flags[0]), String(n), s];
+  quit.events$.subscribe((event: QuitEvent) => lines.push(describe(event)));
+  const report: QuitReport = await quit.quit('done');
+  lines.push(summarize(report));
+  return lines;
+}
+
+function describe(event: QuitEvent): string {
+  switch (event.type) {
+    case 'quit.started': {
+      const trigger: QuitTrigger = event.trigger;
+      return `started by ${trigger}${event.signal ? ` (${event.signal})` : ''}`;
+    }
+    case 'phase.ended': {
+      const phase: QuitPhase = event.phase;
+      return `${phase} took ${event.durationMs} ms${event.timedOut ? `, pending ${event.pending.join(', ')}` : ''}`;
+    }
+    case 'transport.drained':
+      return `${event.name} drained${event.forced ? ' (forced)' : ''}`;
+    case 'hook.ended':
+      return `${event.name} ${event.error === undefined ? 'ok' : 'failed'}`;
+    case 'quit.ended':
+      return summarize(event.report);
+    default:
+      return event.type;
+  }
+}
+
+function summarize(report: QuitReport): string {
+  const forced: 'deadline' | 'second-signal' | undefined = report.forced;
+  const phases = report.phases.map((p) => `${p.phase}:${p.durationMs}${p.timedOut ? '!' : ''}`);
+  const failures = report.failures.map((f) => `${f.phase}/${f.source}: ${f.message}`);
+  // @ts-expect-error the report's durations are numbers
+  const wrong: string = report.durationMs;
+  return [report.ok, report.trigger, forced, wrong, ...phases, ...report.pending, ...failures].join(' ');
+}
+
+export function isOptionsError(error: unknown): string | undefined {
+  return error instanceof QuitOptionsError ? error.message : undefined;
+}

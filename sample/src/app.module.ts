@@ -3,7 +3,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { QuitModule } from '../../lib/index.js'; // in an app: from 'nestjs-quit'
 import { config } from './config.js';
 import { DatabaseModule } from './database/database.module.js';
-import { HealthController } from './health/health.controller.js';
+import { HealthModule } from './health/health.module.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { OrdersGrpcController } from './orders/orders.grpc.controller.js';
@@ -25,8 +25,9 @@ import { ReportsCron } from './reports/reports.cron.js';
     ScheduleModule.forRoot(),
     DatabaseModule,
     JobsModule.forRoot(config.redis),
+    HealthModule,
   ],
-  controllers: [OrdersHttpController, OrdersGrpcController, HealthController, MetricsController],
+  controllers: [OrdersHttpController, OrdersGrpcController, MetricsController],
   providers: [ReportsCron, RegistryClient, QuitEventsPrinter],
 })
 export class AppModule {}

@@ -64,6 +64,8 @@ async function underLoad(variant) {
     codes: [...new Set(inFlight.filter((c) => c.code !== grpc.status.OK).map((c) => grpc.status[c.code]))],
     // The earliest the process could exit having finished every call in flight.
     lowerBound: Math.max(0, ...inFlight.map((c) => c.start + CALL_MS - t0)),
+    lastAnswer: Math.max(0, ...inFlight.map((c) => c.end - t0)),
+    slowestCall: Math.max(0, ...inFlight.map((c) => c.end - c.start)),
   };
 }
 
@@ -89,10 +91,11 @@ export async function run() {
     for (const [variant] of i % 2 ? [...VARIANTS].reverse() : VARIANTS) {
       const r = await underLoad(variant);
       results[variant].push(r);
-      process.stderr.write(`${variant}: in flight ${r.inFlight}, lost ${r.lost}, exit ${r.exit.ms.toFixed(0)} ms, bound ${r.lowerBound.toFixed(0)} ms\n`);
+      process.stderr.write(
+        `${variant}: in flight ${r.inFlight}, lost ${r.lost}, exit ${r.exit.ms.toFixed(0)} ms, bound ${r.lowerBound.toFixed(0)} ms, last answer ${r.lastAnswer.toFixed(0)} ms\n`,
+      );
     }
   }
-  const target = 1.1 * CALL_MS + 30;
   const loadRows = VARIANTS.map(([v, label]) => {
     const rs = results[v];
     const lost = rs.map((r) => r.lost);
@@ -103,7 +106,11 @@ export async function run() {
     return `| ${label} | ${Math.min(...inFlight)}–${Math.max(...inFlight)} | ${Math.min(...lost)}–${Math.max(...lost)} | ${codes} | ${fmt(median(exitMs))} (max ${fmt(Math.max(...exitMs))}) | ${fmt(median(rs.map((r) => r.lowerBound)))} | ${exits} |`;
   });
   const ours = results.quit;
-  const worstOver = Math.max(...ours.map((r) => r.exit.ms));
+  const target = (r) => 1.1 * r.slowestCall + 30;
+  const within = ours.filter((r) => r.exit.ms <= target(r)).length;
+  const ourRuns = ours
+    .map((r) => `| ${fmt(r.exit.ms)} | ${fmt(r.lastAnswer)} | ${fmt(r.slowestCall)} | ${fmt(target(r))} | ${r.exit.ms <= target(r) ? 'yes' : '**no**'} |`)
+    .join('\n');
 
   const streamRows = [];
   for (const [variant, label] of VARIANTS) {
@@ -124,8 +131,17 @@ nestjs-quit runs with \`phaseTimeouts.transports: ${TRANSPORTS_MS}\`.
 | --- | --- | --- | --- | --- | --- | --- |
 ${loadRows.join('\n')}
 
-nestjs-quit: ${ours.reduce((n, r) => n + r.lost, 0)} of ${ours.reduce((n, r) => n + r.inFlight, 0)} calls in flight lost over ${RUNS} runs; slowest SIGTERM → exit
-${fmt(worstOver)} against the target 1.1 × ${CALL_MS} ms + 30 ms = ${fmt(target)}.
+Nest's \`gracefulShutdown: true\` loses no unary call here either: it waits for them, but in a hybrid app only
+after every \`onModuleDestroy\` and the whole HTTP close (gRPC keeps taking new calls until then), and with
+no deadline at all, which the stream below shows.
+
+nestjs-quit, run by run: ${ours.reduce((n, r) => n + r.lost, 0)} of ${ours.reduce((n, r) => n + r.inFlight, 0)} calls in flight lost; SIGTERM → exit within the
+target (1.1 × the slowest call in flight + 30 ms) in ${within} of ${RUNS} runs. "Last answer" = when the client got
+the last reply, after the signal; the rest up to the exit is Nest's own close and the process ending.
+
+| SIGTERM → exit | last answer | slowest call in flight | target | within |
+| --- | --- | --- | --- | --- |
+${ourRuns}
 
 One server stream (\`Forever\`: a message every 50 ms, never completes, ignores the quit signal) open at SIGTERM,
 same app, one run each; a process still alive ${HANG_KILL_MS / 1000} s after the signal is killed:

@@ -45,7 +45,7 @@ describe('a hand-written consumer loop (quit.signal + trackWorker) over a Redis 
       'loop.exited',
       'phase.hooks',
       'hook.flush',
-      'report {"ok":true,"pending":[]}',
+      'report {"ok":true,"pending":[],"skipped":0}',
       'redis.quit',
     ]);
     expect(await client.lrange('orders', 0, -1)).toEqual(['m2', 'm3', 'm4', 'm5']);

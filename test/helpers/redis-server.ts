@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
+import { freePort } from './ports.js';
+
+export { freePort };
 
 /** A throwaway `redis-server` on a free loopback port: no persistence, gone when stopped. */
 export interface RedisServer {
@@ -23,18 +25,6 @@ export function findRedisServer(): string | undefined {
     }
   }
   return undefined;
-}
-
-/** A port nobody listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**

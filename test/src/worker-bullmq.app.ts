@@ -12,17 +12,15 @@
 import 'reflect-metadata';
 import { BullModule, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Injectable, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import type { Job } from 'bullmq';
-import { OnQuit, QuitModule, QuitService, TrackedWorker } from '../../lib/index.js';
+import { QuitModule, QuitService, TrackedWorker } from '../../lib/index.js';
 import { ev } from './log.js';
+import { bootWorkerFixture, FlushHook, untilQuitting } from './worker-common.js';
 import { Pool } from './pool.js';
 
 const hold = process.env.HOLD === '1';
 const queue = process.env.QUEUE ?? 'jobs';
 
-const untilQuitting = (quit: QuitService) =>
-  new Promise<void>((resolve) => (quit.isQuitting ? resolve() : quit.signal.addEventListener('abort', () => resolve())));
 
 // Decorated so that Nest sees its constructor parameters from the subclasses.
 @Injectable()
@@ -78,33 +76,14 @@ class SkippingProcessor extends JobsHost {
 
 const processors = { tracked: TrackedProcessor, plain: PlainProcessor, skip: SkippingProcessor };
 
-@Injectable()
-class Hooks {
-  @OnQuit()
-  flush(): void {
-    ev('hook.flush');
-  }
-}
-
 @Module({
   imports: [
     QuitModule.forRoot({ timeoutMs: 8_000 }),
     BullModule.forRoot({ connection: { host: '127.0.0.1', port: Number(process.env.REDIS_PORT) } }),
     BullModule.registerQueue({ name: queue }),
   ],
-  providers: [Pool, processors[(process.env.PROCESSOR ?? 'tracked') as keyof typeof processors], Hooks],
+  providers: [Pool, processors[(process.env.PROCESSOR ?? 'tracked') as keyof typeof processors], FlushHook],
 })
 class AppModule {}
 
-async function main() {
-  const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error', 'warn'] });
-  app.enableShutdownHooks();
-  app.get(QuitService).events$.subscribe((e) => {
-    if (e.type === 'phase.started') ev(`phase.${e.phase}`);
-    if (e.type === 'quit.ended') ev(`report ${JSON.stringify({ ok: e.report.ok, pending: e.report.pending, skipped: e.report.skippedWorkerRuns })}`);
-  });
-  process.on('exit', (code) => ev(`exit ${code}`));
-  process.stdout.write('ready 0\n');
-}
-
-void main();
+void bootWorkerFixture(AppModule);

@@ -9,17 +9,15 @@
  */
 import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Cron, CronExpression, Interval, ScheduleModule, Timeout } from '@nestjs/schedule';
-import { OnQuit, QuitModule, QuitService, TrackedWorker } from '../../lib/index.js';
+import { QuitModule, QuitService, TrackedWorker } from '../../lib/index.js';
 import { ev, sleep } from './log.js';
+import { bootWorkerFixture, FlushHook, untilQuitting } from './worker-common.js';
 import { Pool } from './pool.js';
 
 const TIMEOUT_MS = 2_500;
 const bootedAt = Date.now();
 
-const untilQuitting = (quit: QuitService) =>
-  new Promise<void>((resolve) => (quit.isQuitting ? resolve() : quit.signal.addEventListener('abort', () => resolve())));
 
 @Injectable()
 class Schedules {
@@ -62,28 +60,10 @@ class Schedules {
   }
 }
 
-@Injectable()
-class Hooks {
-  @OnQuit()
-  flush(): void {
-    ev('hook.flush');
-  }
-}
-
 @Module({
   imports: [QuitModule.forRoot({ timeoutMs: 8_000 }), ScheduleModule.forRoot()],
-  providers: [Pool, Schedules, Hooks],
+  providers: [Pool, Schedules, FlushHook],
 })
 class AppModule {}
 
-async function main() {
-  const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error', 'warn'] });
-  app.enableShutdownHooks();
-  app.get(QuitService).events$.subscribe((e) => {
-    if (e.type === 'phase.started') ev(`phase.${e.phase}`);
-    if (e.type === 'quit.ended') ev(`report ${JSON.stringify({ ok: e.report.ok, pending: e.report.pending, skipped: e.report.skippedWorkerRuns })}`);
-  });
-  process.stdout.write('ready 0\n');
-}
-
-void main();
+void bootWorkerFixture(AppModule);

@@ -8,14 +8,12 @@
  */
 import 'reflect-metadata';
 import { Injectable, Module, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { OnQuit, QuitModule, QuitService } from '../../lib/index.js';
+import { QuitModule, QuitService } from '../../lib/index.js';
 import { ev } from './log.js';
+import { bootWorkerFixture, FlushHook, untilQuitting } from './worker-common.js';
 
-const untilQuitting = (quit: QuitService) =>
-  new Promise<void>((resolve) => (quit.isQuitting ? resolve() : quit.signal.addEventListener('abort', () => resolve())));
 
 @Injectable()
 class OrdersConsumer implements OnApplicationBootstrap, OnModuleDestroy {
@@ -65,28 +63,10 @@ class OrdersConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   }
 }
 
-@Injectable()
-class Hooks {
-  @OnQuit()
-  flush(): void {
-    ev('hook.flush');
-  }
-}
-
 @Module({
   imports: [QuitModule.forRoot({ timeoutMs: 8_000 })],
-  providers: [OrdersConsumer, Hooks],
+  providers: [OrdersConsumer, FlushHook],
 })
 class AppModule {}
 
-async function main() {
-  const app = await NestFactory.createApplicationContext(AppModule, { logger: ['error', 'warn'] });
-  app.enableShutdownHooks();
-  app.get(QuitService).events$.subscribe((e) => {
-    if (e.type === 'phase.started') ev(`phase.${e.phase}`);
-    if (e.type === 'quit.ended') ev(`report ${JSON.stringify({ ok: e.report.ok, pending: e.report.pending })}`);
-  });
-  process.stdout.write('ready 0\n');
-}
-
-void main();
+void bootWorkerFixture(AppModule);

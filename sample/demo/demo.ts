@@ -36,9 +36,11 @@ async function main(): Promise<number> {
   console.log(`nestjs-quit demo${short ? ' (short)' : ''}: the sample app under HTTP, gRPC and job load, then SIGTERM mid-load\n`);
   let redis: RedisServer | undefined;
   const redisBinary = noRedis ? undefined : findRedisServer();
-  if (redisBinary) {
-    redis = await startRedisServer(redisBinary);
+  if (redisBinary) redis = await startRedisServer(redisBinary).catch(() => undefined);
+  if (redis) {
     console.log(`queue: BullMQ on a throwaway redis-server at 127.0.0.1:${redis.port}`);
+  } else if (redisBinary) {
+    console.log('queue: redis-server did not start, so the sample uses its built-in in-process consumer');
   } else {
     console.log(
       noRedis

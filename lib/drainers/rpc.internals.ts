@@ -44,7 +44,7 @@ type ProcessingRunner = (
 export function tapHandlers(strategy: RpcStrategy, tap: HandlerTap): boolean {
   const target = strategy as unknown as { runWithProcessingHooks?: ProcessingRunner };
   const original = target.runWithProcessingHooks;
-  if (typeof original !== 'function') return false;
+  if (typeof original !== 'function') return tapHookSlots(strategy, tap);
   target.runWithProcessingHooks = function (this: unknown, context, fn, endHookContext = context) {
     return original.call(
       this,
@@ -64,6 +64,48 @@ export function tapHandlers(strategy: RpcStrategy, tap: HandlerTap): boolean {
       endHookContext,
     );
   };
+  return true;
+}
+
+type StartHook = (transportId: unknown, context: unknown, done: () => Promise<unknown>) => unknown;
+type EndHook = (transportId: unknown, context: unknown) => void;
+
+/**
+ * Nest 11 (read in @nestjs/microservices 11.2.6) has no `runWithProcessingHooks`: each
+ * transport calls the `onProcessingStartHook` / `onProcessingEndHook` slots itself, the
+ * end one once per reply packet, and gRPC with `call.request` as the end's context where
+ * the start had a copy of the call. So a start is matched to its end by context (for
+ * gRPC by its `request`) and counted out once. The slots become accessors, so a hook the
+ * user sets later (`setOnProcessingStartHook`) is chained, not lost.
+ */
+function tapHookSlots(strategy: RpcStrategy, tap: HandlerTap): boolean {
+  const slots = strategy as unknown as { onProcessingStartHook?: StartHook; onProcessingEndHook?: EndHook };
+  let userStart = slots.onProcessingStartHook;
+  let userEnd = slots.onProcessingEndHook;
+  if (typeof userStart !== 'function') return false;
+  const open = new Map<unknown, () => void>();
+  const key = (context: unknown) => (context as { request?: unknown } | null)?.request ?? context;
+  const start: StartHook = (transportId, context, done) =>
+    userStart!(transportId, context, () => {
+      const k = key(context);
+      open.get(k)?.(); // a key seen twice: the first one has ended
+      const ended = tap(context);
+      open.set(k, ended);
+      // A handler that rejects before replying never reaches the end hook.
+      return done().catch((error: unknown) => {
+        if (open.get(k) === ended) open.delete(k);
+        ended();
+        throw error;
+      });
+    });
+  const end: EndHook = (transportId, context) => {
+    const ended = open.get(context);
+    open.delete(context);
+    ended?.();
+    userEnd?.(transportId, context);
+  };
+  Object.defineProperty(slots, 'onProcessingStartHook', { configurable: true, get: () => start, set: (h: StartHook) => (userStart = h) });
+  Object.defineProperty(slots, 'onProcessingEndHook', { configurable: true, get: () => end, set: (h: EndHook) => (userEnd = h) });
   return true;
 }
 

@@ -5,11 +5,12 @@ const children: Child[] = [];
 afterEach(() => children.splice(0).forEach((c) => c.stop()));
 
 describe('@nestjs/schedule under shutdown (real timers)', () => {
-  it('a cron run in flight at SIGTERM completes before the hooks; no cron, interval or timeout run starts after quitting begins', async () => {
+  it('a cron run in flight at SIGTERM (tracked, or untracked with waitForCompletion) completes before the hooks; no cron, interval or timeout run starts after quitting begins', async () => {
     const app = new Child(fixture('worker-cron.app'));
     children.push(app);
     await app.ready();
     await app.waitFor('ev:cron.start 1');
+    await app.waitFor('ev:settle.start 1');
     await app.waitFor('ev:interval.end');
     app.kill('SIGTERM');
     const exit = await app.exited;
@@ -22,16 +23,19 @@ describe('@nestjs/schedule under shutdown (real timers)', () => {
     expect(fire).toBeGreaterThan(0);
     // Nothing starts once quitting has begun — not even a skipped call: the schedulers stopped ticking.
     const after = events.slice(fire);
-    expect(after.filter((e) => /^(cron\.start|interval\.start|untracked\.tick|timeout\.fired)/.test(e))).toEqual([]);
+    expect(after.filter((e) => /^(cron\.start|settle\.start|interval\.start|untracked\.tick|timeout\.fired)/.test(e))).toEqual([]);
     expect(events).not.toContain('timeout.fired');
     // Every run that started finished, before the hooks and the pool closing.
-    const starts = events.filter((e) => e.startsWith('cron.start ')).map((e) => e.slice('cron.start '.length));
-    const ends = events.filter((e) => e.startsWith('cron.end ')).map((e) => e.slice('cron.end '.length));
-    expect(ends.sort()).toEqual(starts.sort());
+    for (const cron of ['cron', 'settle']) {
+      const runs = (what: string) => events.filter((e) => e.startsWith(`${cron}.${what} `)).map((e) => e.split(' ')[1]);
+      expect({ cron, ended: runs('end').sort() }).toEqual({ cron, ended: runs('start').sort() });
+    }
     expect(events.filter((e) => e === 'interval.end')).toHaveLength(events.filter((e) => e === 'interval.start').length);
     expect(events.slice(hooks).filter((e) => /\.(start|end|tick)/.test(e))).toEqual([]);
     // The held cron run was in flight at the signal and finished in the workers phase.
     expect(at('cron.end 1')).toBeGreaterThan(at('phase.workers'));
+    // The untracked waitForCompletion run, held 400 ms longer, still kept the hooks back.
+    expect(at('settle.end 1')).toBeGreaterThan(at('cron.end 1'));
     expect(events.slice(hooks)).toEqual(['phase.hooks', 'hook.flush', 'report {"ok":true,"pending":[],"skipped":0}', 'pool.destroy']);
   });
 });

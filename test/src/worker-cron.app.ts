@@ -1,6 +1,7 @@
 /**
- * `@nestjs/schedule` under shutdown: a cron run held in flight at the signal, a tracked
- * interval, an untracked interval and a timeout due during the drain. `@TrackedWorker()`
+ * `@nestjs/schedule` under shutdown: a cron run held in flight at the signal, an untracked
+ * `waitForCompletion` cron run held longer, a tracked interval, an untracked interval and
+ * a timeout due during the drain. `@TrackedWorker()`
  * sits below `@Cron()` and above `@Interval()`: both orders must work.
  *
  * The first cron run (a full second after startup at the latest) waits until quitting
@@ -22,6 +23,7 @@ const bootedAt = Date.now();
 @Injectable()
 class Schedules {
   private cronRuns = 0;
+  private settleRuns = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -39,6 +41,20 @@ class Schedules {
     }
     await this.pool.query(20);
     ev(`cron.end ${n}`);
+  }
+
+  /** Untracked, but `waitForCompletion`: the module waits for its run through cron's own stop(). */
+  @Cron(CronExpression.EVERY_SECOND, { name: 'settle', waitForCompletion: true })
+  async settle(): Promise<void> {
+    const n = ++this.settleRuns;
+    ev(`settle.start ${n}`);
+    if (n === 1) {
+      await untilQuitting(this.quit);
+      // Past the end of the tracked run above: only a wait for this run keeps the hooks back.
+      await sleep(Math.max(0, bootedAt + TIMEOUT_MS + 600 - Date.now()));
+    }
+    await this.pool.query(20);
+    ev(`settle.end ${n}`);
   }
 
   @TrackedWorker()

@@ -1,5 +1,5 @@
 import type { TransportKind } from '../interfaces/quit-options.interface.js';
-import { natsSubscriptions, type RpcStrategy } from './rpc.internals.js';
+import { natsSubscriptions, rmqChannel, type RpcStrategy } from './rpc.internals.js';
 
 /** Stops one broker transport from taking new messages; the handlers in flight go on. */
 export type RpcIntake = (strategy: RpcStrategy) => void | Promise<void>;
@@ -9,11 +9,8 @@ export type RpcIntake = (strategy: RpcStrategy) => void | Promise<void>;
  * follows the stop is the same for all (`RpcDrainer`): wait for the handlers in flight,
  * whose replies still go out on the open connections, and let Nest close them after.
  *
- * Only Redis is run against a real broker by the tests. NATS, MQTT and Kafka use the
- * documented client calls below but have not been run here. RabbitMQ has no entry:
- * Nest discards the consumer tag that `channel.consume()` returns, so the consumer can
- * only be cancelled by closing the channel, which Nest does in its own `close()`;
- * until then new messages keep arriving and are handled (and counted) like the rest.
+ * Only Redis is run against a real broker by the tests. NATS, MQTT, Kafka and RabbitMQ
+ * use the documented client calls below but have not been run here.
  */
 export const intakes: Partial<Record<TransportKind, RpcIntake>> = {
   /**
@@ -40,6 +37,18 @@ export const intakes: Partial<Record<TransportKind, RpcIntake>> = {
     const consumer = unwrap<{ consumer?: { pause(topics: Array<{ topic: string }>): void } }>(strategy)?.consumer;
     const topics = patterns(strategy);
     if (consumer && topics.length) consumer.pause(topics.map((topic) => ({ topic })));
+  },
+  /**
+   * amqp-connection-manager (4.1+) `ChannelWrapper#cancel(consumerTag)`: only possible when
+   * the app names its consumer (the `consumerTag` option), since Nest discards the tag
+   * that `consume()` generates. Otherwise the consumer ends when Nest closes the channel,
+   * and until then new messages are handled, and counted, like the rest; with
+   * `noAck: false` the ones not yet acknowledged go back to the queue at that close.
+   */
+  async rmq(strategy) {
+    const tag = (strategy as { options?: { consumerTag?: string } }).options?.consumerTag;
+    const channel = rmqChannel(strategy);
+    if (tag && channel) await channel.cancel(tag);
   },
 };
 

@@ -1,8 +1,16 @@
 import type { TransportKind } from '../interfaces/quit-options.interface.js';
 import type { TransportDrainer } from '../interfaces/transport-drainer.interface.js';
+import { settleWithin } from '../pipeline/timing.js';
 import { InFlight } from './rpc-inflight.js';
 import type { RpcIntake } from './rpc-intake.js';
 import { tapHandlers, type RpcStrategy } from './rpc.internals.js';
+
+/**
+ * How long a broker gets to confirm that intake stopped. One that is away (its client
+ * reconnecting, commands queued offline) must not hold up the drain of the others:
+ * what it still delivers is counted and awaited like the rest.
+ */
+const INTAKE_CONFIRM_MS = 1_000;
 
 /**
  * Drains any Nest microservice server strategy — the built-in broker transports and
@@ -16,6 +24,7 @@ import { tapHandlers, type RpcStrategy } from './rpc.internals.js';
 export class RpcDrainer implements TransportDrainer {
   protected readonly handlers = new InFlight();
   protected readonly counting: boolean;
+  private intakeUnconfirmed = false;
 
   constructor(
     protected readonly strategy: RpcStrategy,
@@ -32,7 +41,14 @@ export class RpcDrainer implements TransportDrainer {
   }
 
   stopIntake(): void | Promise<void> {
-    return this.intake?.(this.strategy);
+    if (this.intake) return this.stopBrokerIntake(this.intake);
+  }
+
+  private async stopBrokerIntake(intake: RpcIntake): Promise<void> {
+    const stopping = Promise.resolve().then(() => intake(this.strategy));
+    if (await settleWithin(stopping, INTAKE_CONFIRM_MS)) return stopping.then(() => undefined);
+    this.intakeUnconfirmed = true;
+    stopping.catch(() => undefined); // too late to matter: the drain is under way
   }
 
   async drain(): Promise<void> {
@@ -44,7 +60,7 @@ export class RpcDrainer implements TransportDrainer {
   }
 
   pending(): string[] {
-    return [`${this.name}: ${this.handlers.size} message(s) in flight`];
+    return [`${this.name}: ${this.handlers.size} message(s) in flight${this.intakeUnconfirmed ? ', intake stop not confirmed' : ''}`];
   }
 
   /** A handler starts; returns its end. */

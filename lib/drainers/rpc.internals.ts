@@ -1,7 +1,7 @@
 /**
  * The one place where the microservice drainers reach past the public API of
  * `@nestjs/microservices` and `@grpc/grpc-js`. Read from @nestjs/microservices 12.1.1
- * (`server/server.js`, `server-grpc.js`, `server-tcp.js`, `server-nats.js`) and
+ * (`server/server.js`, `server-grpc.js`, `server-tcp.js`, `server-nats.js`, `server-rmq.js`) and
  * @grpc/grpc-js 1.14.7 (`src/server.ts`). Every reach degrades to "not found" rather
  * than throwing, so a moved field costs a drain step, never a shutdown.
  *
@@ -134,6 +134,12 @@ export function grpcSessionCount(server: GrpcJsServer): number {
 export function markTcpClosing(strategy: RpcStrategy): void {
   const tcp = strategy as { isManuallyTerminated?: boolean };
   if (typeof tcp.isManuallyTerminated === 'boolean') tcp.isManuallyTerminated = true;
+}
+
+/** The amqp-connection-manager channel of a Nest `ServerRMQ` (a protected field), when it can cancel a consumer. */
+export function rmqChannel(strategy: RpcStrategy): { cancel(consumerTag: string): Promise<unknown> } | undefined {
+  const channel = (strategy as { channel?: { cancel?: unknown } | null }).channel;
+  return channel && typeof channel.cancel === 'function' ? (channel as { cancel(tag: string): Promise<unknown> }) : undefined;
 }
 
 /** The subscriptions of a Nest `ServerNats` (a protected field). */

@@ -18,12 +18,13 @@ afterAll(async () => {
 });
 afterEach(() => children.splice(0).forEach((c) => c.stop()));
 
-function replica(hold: boolean, processor = 'tracked'): Child {
+function replica(hold: boolean | 'forever', processor = 'tracked', env: Record<string, string> = {}): Child {
   const child = new Child(fixture('worker-bullmq.app'), {
     REDIS_PORT: String(redis.port),
     QUEUE: queueName,
-    HOLD: hold ? '1' : '0',
+    HOLD: hold === 'forever' ? hold : hold ? '1' : '0',
     PROCESSOR: processor,
+    ...env,
   });
   children.push(child);
   return child;
@@ -111,5 +112,22 @@ describe('BullMQ workers (@nestjs/bullmq, real Redis)', () => {
     const exit = await app.exited;
     expect(exit.code).toBe(1);
     expect(app.output()).toContain(QuitMessages.skipOnQueueProcessor('SkippingProcessor@process'));
+  });
+
+  it('a job that outlives the workers phase: the report names the worker, the deadline ends the process (1), the job stays active for the stalled check', async () => {
+    await queue?.close();
+    queueName = 'jobs-stuck';
+    queue = new Queue(queueName, { connection: { host: redis.host, port: redis.port } });
+    const app = replica('forever', 'plain', { QUIT_OPTIONS: JSON.stringify({ timeoutMs: 1_500, phaseTimeouts: { workers: 300 } }) });
+    await app.ready();
+    await queue.addBulk(Array.from({ length: 5 }, (_, i) => ({ name: 'job', data: { ms: 10 }, opts: { jobId: `s${i + 1}` } })));
+    await until(() => ids(app, 'job.start').length === 3);
+    app.kill('SIGTERM');
+    const exit = await app.exited;
+    expect(exit.code).toBe(1);
+    expect(app.events()).toContain(`report {"ok":false,"pending":["workers: bullmq:${queueName} x1"],"skipped":0}`);
+    expect(app.output()).toMatch(/Shutdown did not finish within the 1500 ms deadline/);
+    // Neither completed nor failed: still active, the lock left to expire, so BullMQ hands them to another replica.
+    expect(await queue.getJobCounts('completed', 'failed', 'active', 'waiting')).toEqual({ completed: 0, failed: 0, active: 3, waiting: 2 });
   });
 });

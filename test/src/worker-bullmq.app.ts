@@ -7,7 +7,7 @@
  * closing of the worker alone must do) | skip (`whenQuitting: 'skip'`, refused at startup);
  * HOLD=1 holds every job until quitting begins, then `ms` more, so
  * the jobs active at the signal are active by construction; HOLD=0 (a second replica)
- * just runs them.
+ * just runs them; HOLD=forever never finishes one. QUIT_OPTIONS: JSON merged into the options.
  */
 import 'reflect-metadata';
 import { BullModule, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
@@ -19,6 +19,7 @@ import { bootWorkerFixture, FlushHook, untilQuitting } from './worker-common.js'
 import { Pool } from './pool.js';
 
 const hold = process.env.HOLD === '1';
+const stuck = process.env.HOLD === 'forever';
 const queue = process.env.QUEUE ?? 'jobs';
 
 
@@ -35,6 +36,7 @@ abstract class JobsHost extends WorkerHost {
   protected async run(job: Job<{ ms: number }>): Promise<string> {
     ev(`job.start ${job.id}`);
     if (hold) await untilQuitting(this.quit);
+    if (stuck) await new Promise(() => undefined);
     await this.pool.query(job.data.ms);
     ev(`job.end ${job.id}`);
     return `done ${job.id}`;
@@ -78,7 +80,7 @@ const processors = { tracked: TrackedProcessor, plain: PlainProcessor, skip: Ski
 
 @Module({
   imports: [
-    QuitModule.forRoot({ timeoutMs: 8_000 }),
+    QuitModule.forRoot({ timeoutMs: 8_000, ...JSON.parse(process.env.QUIT_OPTIONS ?? '{}') }),
     BullModule.forRoot({ connection: { host: '127.0.0.1', port: Number(process.env.REDIS_PORT) } }),
     BullModule.registerQueue({ name: queue }),
   ],

@@ -38,8 +38,9 @@ type ProcessingRunner = (
  * gRPC call between the processing start and end hooks, and runs the end exactly once,
  * when the handler's response stream settles. Wrapping it on the instance, rather than
  * taking the public `setOnProcessingStartHook` slot, leaves that slot to the user
- * (OpenTelemetry instrumentations use it). Returns false when the method is missing
- * (older Nest): the drainer then cannot count work in flight.
+ * (OpenTelemetry instrumentations use it). Nest 11 has no such method: see
+ * `tapHookSlots`. Returns false when neither seam exists: the drainer then cannot count
+ * work in flight.
  */
 export function tapHandlers(strategy: RpcStrategy, tap: HandlerTap): boolean {
   const target = strategy as unknown as { runWithProcessingHooks?: ProcessingRunner };

@@ -10,9 +10,9 @@ import { QuitLifecycle } from './quit.lifecycle.js';
 import { resolveQuitOptions } from './quit.options.js';
 import { QuitReporter } from './quit.reporter.js';
 import { QuitService } from './quit.service.js';
-import { QuitWorkerSources } from './workers/worker-sources.js';
+import { WorkerSourceExplorer } from './workers/worker-source.explorer.js';
 
-const CORE_PROVIDERS: Provider[] = [QuitService, QuitMetadataAccessor, QuitExplorer, QuitReporter, QuitExitPolicy, QuitLifecycle, QuitWorkerSources];
+const CORE_PROVIDERS: Provider[] = [QuitService, QuitMetadataAccessor, QuitExplorer, QuitReporter, QuitExitPolicy, QuitLifecycle, WorkerSourceExplorer];
 
 /**
  * Graceful shutdown for the whole application. Import it once, in the root module:

@@ -2,7 +2,8 @@ import type { WorkerHost } from '@nestjs/bullmq';
 import { QUIT_WHEN_QUITTING, TRACKED_WORKER_METADATA } from '../quit.constants.js';
 import type { TrackedWorkerOptions } from '../interfaces/tracked-worker.interface.js';
 import { QuitMessages } from '../quit.messages.js';
-import { importIfUsed, type WorkerSource, type WorkerSourceFinder } from './worker-source.js';
+import { importIfUsed } from './optional-peer.js';
+import type { WorkerSource, WorkerSourceFinder } from './worker-source.interface.js';
 
 /**
  * `@nestjs/bullmq`: closes every `WorkerHost`'s worker at the fire phase. BullMQ's

@@ -1,5 +1,6 @@
 import type { SchedulerRegistry } from '@nestjs/schedule';
-import { importIfUsed, type WorkerSource, type WorkerSourceFinder } from './worker-source.js';
+import { importIfUsed } from './optional-peer.js';
+import type { WorkerSource, WorkerSourceFinder } from './worker-source.interface.js';
 
 /**
  * `@nestjs/schedule`: at the fire phase, does what its orchestrator only does in

@@ -3,7 +3,7 @@ import { DiscoveryService, ModuleRef, ModulesContainer } from '@nestjs/core';
 import { QuitMessages } from '../quit.messages.js';
 import { QuitService } from '../quit.service.js';
 import { workerSourceFinders } from './index.js';
-import type { WorkerSource } from './worker-source.js';
+import type { WorkerSource } from './worker-source.interface.js';
 
 /**
  * Finds the schedulers and queue workers of the application at startup; when quitting
@@ -11,7 +11,7 @@ import type { WorkerSource } from './worker-source.js';
  * closing as tracked work, which the workers phase waits for.
  */
 @Injectable()
-export class QuitWorkerSources implements OnModuleInit {
+export class WorkerSourceExplorer implements OnModuleInit {
   private sources: WorkerSource[] = [];
 
   constructor(

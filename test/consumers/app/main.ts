@@ -6,12 +6,18 @@
  * Output: `ready <http port>` once listening, and `ev:` lines.
  */
 import 'reflect-metadata';
-import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import type { INestApplication, Type } from '@nestjs/common';
 import { QuitService, type QuitEvent } from 'nestjs-quit';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../adapter.js';
 import { ev } from './log.js';
 import { AppModule, appRef } from './probe.module.js';
+
+/** What ./grpc.ts exports; typed here so that apps without @nestjs/microservices compile without it. */
+interface GrpcPart {
+  GrpcController: Type<unknown>;
+  connectGrpc(app: INestApplication, port: string, protoPath: string): void;
+}
 
 function describe(event: QuitEvent): string | undefined {
   switch (event.type) {
@@ -31,22 +37,19 @@ function describe(event: QuitEvent): string | undefined {
 }
 
 async function main(): Promise<void> {
-  const app = await createApp(AppModule);
-  appRef.app = app;
   const grpcPort = process.env['GRPC_PORT'];
-  if (grpcPort) {
-    app.connectMicroservice<MicroserviceOptions>({
-      transport: Transport.GRPC,
-      options: { package: 'probe', protoPath: process.env['PROBE_PROTO'] ?? 'probe.proto', url: `127.0.0.1:${grpcPort}` },
-    });
-  }
+  const grpcFile = './grpc.js';
+  const grpc = grpcPort ? ((await import(grpcFile)) as GrpcPart) : undefined;
+  const app = await createApp(AppModule.with(grpc ? [grpc.GrpcController] : []));
+  appRef.app = app;
+  if (grpc && grpcPort) grpc.connectGrpc(app, grpcPort, process.env['PROBE_PROTO'] ?? 'probe.proto');
   app.enableShutdownHooks();
   app.get(QuitService).events$.subscribe((event) => {
     const line = describe(event);
     if (line) ev(line);
   });
   process.on('exit', (code) => ev(`exit ${code}`));
-  if (grpcPort) await app.startAllMicroservices();
+  if (grpc) await app.startAllMicroservices();
   await app.listen(0, '127.0.0.1');
   process.stdout.write(`ready ${(app.getHttpServer().address() as AddressInfo).port}\n`);
 }

@@ -1,22 +1,21 @@
 /**
  * The order probe, as a consumer of the published package writes it: a request and a
- * tracked worker (and, in hybrid mode, a gRPC call) in flight at shutdown, a pool closed
- * in `onModuleDestroy`, an `@OnQuit()` hook. Each handler is held until quitting begins,
- * then uses the pool: in flight at the signal by construction.
+ * tracked worker (and, in hybrid mode, a gRPC call: ./grpc.ts) in flight at shutdown, a
+ * pool closed in `onModuleDestroy`, an `@OnQuit()` hook. Each handler is held until
+ * quitting begins, then uses the pool: in flight at the signal by construction.
  *
  * env: HOOK=hang adds a hook that never settles (its timeout: HOOK_TIMEOUT_MS, default
  * 300); POOL_DESTROY=hang makes the pool's onModuleDestroy never settle; QUIT_OPTIONS is
  * JSON merged into the module options.
  */
-import { Controller, Get, Injectable, Module, Query, type INestApplication, type OnModuleDestroy } from '@nestjs/common';
-import { GrpcMethod } from '@nestjs/microservices';
+import { Controller, Get, Injectable, Module, Query, type DynamicModule, type INestApplication, type OnModuleDestroy, type Type } from '@nestjs/common';
 import { OnQuit, QuitModule, QuitService, TrackedWorker, type QuitModuleOptions } from 'nestjs-quit';
 import { ev, sleep } from './log.js';
 
 /** The application, for `GET /close` (Nest does not inject it). Set by main. */
 export const appRef: { app?: INestApplication } = {};
 
-const untilQuitting = (quit: QuitService): Promise<void> =>
+export const untilQuitting = (quit: QuitService): Promise<void> =>
   new Promise((resolve) => (quit.isQuitting ? resolve() : quit.signal.addEventListener('abort', () => resolve())));
 
 /** A stand-in for a database pool: closed in `onModuleDestroy`; work fails once it is closed. */
@@ -121,25 +120,18 @@ export class ProbeController {
     setImmediate(() => void this.quit.quit('requested'));
     return 'quitting';
   }
-
-  @GrpcMethod('Probe', 'Slow')
-  async call({ id, ms }: { id: number; ms: number }): Promise<{ id: number; status: string }> {
-    ev('call.start');
-    await untilQuitting(this.quit);
-    try {
-      await this.pool.query(ms);
-    } catch (error) {
-      ev(`call.failed ${(error as Error).message}`);
-      throw error;
-    }
-    ev('call.end');
-    return { id, status: 'done' };
-  }
 }
 
-@Module({
-  imports: [QuitModule.forRoot({ timeoutMs: 10_000, ...(JSON.parse(process.env['QUIT_OPTIONS'] ?? '{}') as QuitModuleOptions) })],
-  controllers: [ProbeController],
-  providers: [Pool, Jobs, Hooks],
-})
-export class AppModule {}
+@Module({})
+export class AppModule {
+  /** The probe, plus `controllers` (the gRPC one in hybrid mode). */
+  static with(controllers: Type<unknown>[]): DynamicModule {
+    const options = JSON.parse(process.env['QUIT_OPTIONS'] ?? '{}') as QuitModuleOptions;
+    return {
+      module: AppModule,
+      imports: [QuitModule.forRoot({ timeoutMs: 10_000, ...options })],
+      controllers: [ProbeController, ...controllers],
+      providers: [Pool, Jobs, Hooks],
+    };
+  }
+}

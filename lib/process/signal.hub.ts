@@ -15,8 +15,9 @@ export interface SignalSubscriber {
  * listens to already: Nest's `enableShutdownHooks()`, or a hand-written
  * `process.on('SIGTERM', …)`. It watches `newListener` / `removeListener` to follow
  * them, whenever `enableShutdownHooks()` is called. While an app shuts down it keeps
- * listening even after the others are gone (Nest 11 removes its own listeners at the
- * first signal), so that a second signal is still seen; once the app is closed it lets
+ * listening even after the others are gone (a hand-written handler may remove itself at
+ * the first signal; Nest 11 and 12 keep theirs until the app is closed, ignoring a
+ * second signal), so that a second signal is still seen; once the app is closed it lets
  * go, before Nest re-raises the signal to end the process.
  */
 class SignalHub {

@@ -19,6 +19,8 @@ export interface LoadOptions {
   expectBody?: string;
   /** PEM of the server's self-signed certificate (https, h2). */
   ca?: string | Buffer;
+  /** Loop i starts `i / connections × startSpreadMs` late, so that requests end at different moments. */
+  startSpreadMs?: number;
   /** No loop starts a request after this many milliseconds. */
   stopAfterMs: number;
   /** A request unanswered this long is abandoned and counted as a timeout. */
@@ -54,6 +56,8 @@ export interface LoadResult {
   lostAtSignal: number;
   /** From `markSignal()` to the answer of the last request in flight then (the lower bound of a lossless exit). */
   slowestInFlightMs: number;
+  /** How long the newest request in flight at `markSignal()` had been running then. */
+  newestInFlightAgeMs: number;
 }
 
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED', 'ERR_HTTP2_STREAM_CANCEL', 'ERR_HTTP2_SESSION_ERROR']);
@@ -72,8 +76,9 @@ export class Load {
     const loops: Promise<void>[] = [];
     for (let i = 0; i < connections; i++) {
       const path = typeof this.options.path === 'function' ? this.options.path(i) : this.options.path;
+      const delayMs = ((this.options.startSpreadMs ?? 0) * i) / connections;
       if (protocol === 'h2') loops.push(this.h2Connection(path, streamsPerConnection));
-      else loops.push(this.h1Loop(path, protocol));
+      else loops.push(this.h1Loop(path, protocol, delayMs));
     }
     await Promise.all(loops);
     return this.result();
@@ -88,7 +93,8 @@ export class Load {
     return performance.now() - this.startedAt > this.options.stopAfterMs;
   }
 
-  private async h1Loop(path: string, protocol: 'http' | 'https'): Promise<void> {
+  private async h1Loop(path: string, protocol: 'http' | 'https', delayMs: number): Promise<void> {
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const mod = protocol === 'https' ? https : http;
     const agent = new mod.Agent({ keepAlive: true, maxSockets: 1, ...(protocol === 'https' ? { ca: this.options.ca } : {}) });
     try {
@@ -207,6 +213,7 @@ export class Load {
       inFlightAtSignal: atSignal.length,
       lostAtSignal: atSignal.filter((a) => a.outcome !== 'ok').length,
       slowestInFlightMs: atSignal.reduce((max, a) => Math.max(max, (a.endedAt ?? Infinity) - signalAt), 0),
+      newestInFlightAgeMs: atSignal.reduce((min, a) => Math.min(min, signalAt - a.startedAt), Infinity),
     };
   }
 }

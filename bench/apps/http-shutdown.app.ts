@@ -1,0 +1,77 @@
+/**
+ * The HTTP shutdown benchmark's app: `GET /slow?ms=` takes `ms` and then uses a "pool"
+ * closed in `onModuleDestroy` (a request still running then fails with 500);
+ * `GET /ping` is the trivial route for throughput. Prints `ready <port>`.
+ *
+ * env: PLATFORM=express|fastify; VARIANT=
+ * - nest: `enableShutdownHooks()` only
+ * - force: + `forceCloseConnections: true`
+ * - 503: + `return503OnClosing: true`
+ * - peer: nestjs-graceful-shutdown (http-terminator), its own signal handling
+ * - quit: `QuitModule.forRoot()` + `enableShutdownHooks()`
+ */
+import 'reflect-metadata';
+import { Controller, Get, Injectable, InternalServerErrorException, Module, Query, type INestApplication, type NestApplicationOptions, type OnModuleDestroy } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { GracefulShutdownModule, setupGracefulShutdown } from 'nestjs-graceful-shutdown';
+import { QuitModule, QuitService } from '../../lib/index.js';
+
+const variant = process.env.VARIANT ?? 'nest';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+@Injectable()
+class Pool implements OnModuleDestroy {
+  private open = true;
+
+  async query(ms: number): Promise<void> {
+    await sleep(ms);
+    if (!this.open) throw new InternalServerErrorException('pool closed');
+  }
+
+  onModuleDestroy(): void {
+    this.open = false;
+  }
+}
+
+@Controller()
+class BenchController {
+  constructor(private readonly pool: Pool) {}
+
+  @Get('slow')
+  async slow(@Query('ms') ms = '300'): Promise<string> {
+    await this.pool.query(Number(ms));
+    return 'done';
+  }
+
+  @Get('ping')
+  ping(): string {
+    return 'pong';
+  }
+}
+
+const imports =
+  variant === 'quit' ? [QuitModule.forRoot({ logger: false })] : variant === 'peer' ? [GracefulShutdownModule.forRoot()] : [];
+
+@Module({ imports, controllers: [BenchController], providers: [Pool] })
+class BenchModule {}
+
+const options: NestApplicationOptions = {
+  logger: false,
+  forceCloseConnections: variant === 'force',
+  return503OnClosing: variant === '503',
+};
+const app: INestApplication =
+  process.env.PLATFORM === 'fastify'
+    ? await NestFactory.create(BenchModule, new FastifyAdapter(), options)
+    : await NestFactory.create(BenchModule, options);
+if (variant === 'quit') {
+  // For a look at a slow run: how long each phase took.
+  app.get(QuitService).events$.subscribe((e) => {
+    if (e.type === 'quit.ended') process.stdout.write(`phases ${e.report.phases.map((p) => `${p.phase}=${p.durationMs}`).join(' ')}\n`);
+  });
+}
+if (variant === 'peer') setupGracefulShutdown({ app });
+else app.enableShutdownHooks();
+await app.listen(0, '127.0.0.1');
+process.stdout.write(`ready ${(app.getHttpServer().address() as { port: number }).port}\n`);

@@ -108,7 +108,7 @@ async function main(): Promise<number> {
 
   const totalMs = final.at - signalledAt;
   console.log(`\nShutdown timeline, from SIGTERM (0 ms) to exit (${totalMs} ms):\n`);
-  console.log(drawTimeline(timelineRows(sample.events, signalledAt, final), totalMs));
+  console.log(drawTimeline(timelineRows(sample.events, sample.marks, signalledAt, final), totalMs));
   console.log('\nWhat happened to the work:\n');
   console.log(drawTable(outcomes));
   const errors = [...httpLoad.errors.map((e) => `HTTP ${e}`), ...grpcLoad.errors.map((e) => `gRPC ${e}`), ...jobsLoad.errors.map((e) => `jobs ${e}`)];

@@ -28,6 +28,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 /** The compiled sample (`build/sample/src/main.js`), run with SAMPLE_JSON=1 and read line by line. */
 export class SampleProcess {
   readonly events: PrintedEvent[] = [];
+  /** Moments the sample marks for the timeline ("database pool closed"). */
+  readonly marks: Array<{ name: string; at: number }> = [];
   readonly ready: Promise<{ http: number; grpc: number; queue: string }>;
   readonly exited: Promise<SampleExit>;
   readonly stderr: string[] = [];
@@ -49,7 +51,8 @@ export class SampleProcess {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         if (!line.startsWith('{')) continue;
-        const msg = JSON.parse(line) as { ready?: never; event?: PrintedEvent; counts?: Record<string, number> };
+        const msg = JSON.parse(line) as { ready?: never; event?: PrintedEvent; mark?: { name: string; at: number }; counts?: Record<string, number> };
+        if (msg.mark) this.marks.push(msg.mark);
         if (msg.ready) onReady(msg.ready);
         if (msg.event) this.events.push(msg.event);
         if (msg.counts) this.counts = msg.counts;

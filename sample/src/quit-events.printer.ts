@@ -21,6 +21,11 @@ export class QuitEventsPrinter {
   }
 }
 
+/** With SAMPLE_JSON=1, a moment worth seeing on the demo's timeline (e.g. "database pool closed"). */
+export function printMark(name: string): void {
+  if (config.json) printJson({ mark: { name, at: Date.now() } });
+}
+
 /** One JSON line on stdout. */
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);

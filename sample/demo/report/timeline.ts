@@ -6,7 +6,8 @@ const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
 export interface TimelineRow {
   label: string;
   startMs: number;
-  durationMs: number;
+  /** Undefined for a moment (drawn as ◆) rather than a span. */
+  durationMs?: number;
   note?: string;
 }
 
@@ -15,7 +16,7 @@ export interface TimelineRow {
  * own phases from its events, then Nest's shutdown (onModuleDestroy … onApplicationShutdown
  * and the exit) from the end of the pipeline to the moment the process was gone.
  */
-export function timelineRows(events: PrintedEvent[], signalledAt: number, exit: SampleExit): TimelineRow[] {
+export function timelineRows(events: PrintedEvent[], marks: Array<{ name: string; at: number }>, signalledAt: number, exit: SampleExit): TimelineRow[] {
   const rows: TimelineRow[] = [];
   const started = new Map<string, number>();
   for (const e of events) {
@@ -27,6 +28,7 @@ export function timelineRows(events: PrintedEvent[], signalledAt: number, exit: 
   }
   const ended = events.find((e) => e.type === 'quit.ended');
   if (ended) rows.push({ label: 'Nest close', startMs: ended.at - signalledAt, durationMs: exit.at - ended.at, note: 'onModuleDestroy … exit' });
+  for (const mark of [...marks].sort((a, b) => a.at - b.at)) rows.push({ label: mark.name, startMs: mark.at - signalledAt });
   return rows;
 }
 
@@ -36,6 +38,10 @@ export function drawTimeline(rows: TimelineRow[], totalMs: number): string {
   const labelWidth = Math.max(...rows.map((r) => r.label.length), 10);
   const lines = rows.map((r) => {
     const offset = Math.min(WIDTH, Math.floor(Math.max(0, r.startMs) * scale));
+    if (r.durationMs === undefined) {
+      const at = Math.min(offset, WIDTH - 1);
+      return `  ${r.label.padEnd(labelWidth)} │${' '.repeat(at)}◆${' '.repeat(WIDTH - at - 1)}│ at ${r.startMs.toFixed(0)} ms`;
+    }
     const bar = barOf(r.durationMs * scale, WIDTH - offset);
     const cells = ' '.repeat(offset) + bar;
     const ms = `${r.durationMs.toFixed(1).padStart(8)} ms`;

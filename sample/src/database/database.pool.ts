@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { printMark } from '../quit-events.printer.js';
 
 /**
  * A stand-in for a database connection pool, closed where real apps close theirs: in
@@ -20,5 +21,6 @@ export class DatabasePool implements OnModuleDestroy {
   onModuleDestroy(): void {
     this.open = false;
     this.logger.log('database pool closed');
+    printMark('database pool closed');
   }
 }

@@ -1,11 +1,13 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import type { Job } from 'bullmq';
 import { DatabasePool } from '../database/database.pool.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { printMark } from '../quit-events.printer.js';
 import { EMAIL_QUEUE, type EmailJob } from './email.job.js';
 
 /**
- * A BullMQ consumer, written as usual. Nothing about shutdown here: the quit module
+ * A BullMQ consumer, written as usual. Nothing about shutdown here (the `closed`
+ * listener below only feeds the demo's timeline): the quit module
  * closes the worker when quitting begins (no new job is fetched, the active ones finish
  * and are acknowledged) and waits for it before the pool closes; jobs still waiting stay
  * in Redis for the next replica.
@@ -29,5 +31,11 @@ export class EmailProcessor extends WorkerHost {
     }
     this.metrics.inc('jobs.completed');
     return `sent to ${job.data.to}`;
+  }
+
+  /** For the demo's timeline: the moment BullMQ finished closing the worker. */
+  @OnWorkerEvent('closed')
+  onClosed(): void {
+    printMark('BullMQ worker closed');
   }
 }

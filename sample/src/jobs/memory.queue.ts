@@ -2,6 +2,7 @@ import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { QuitService } from '../../../lib/index.js'; // in an app: from 'nestjs-quit'
 import { DatabasePool } from '../database/database.pool.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { printMark } from '../quit-events.printer.js';
 import type { EmailJob } from './email.job.js';
 
 const CONSUMERS = 4;
@@ -37,6 +38,7 @@ export class MemoryQueue implements OnApplicationBootstrap {
     // Between two jobs no run is in flight: counting the consumers as one run from the
     // moment quitting begins keeps the workers phase waiting until the backlog is empty.
     this.quit.signal.addEventListener('abort', () => void this.quit.track(consumers, 'memory-queue'));
+    void consumers.then(() => printMark('in-process queue drained'));
   }
 
   private async consume(): Promise<void> {

@@ -17,9 +17,12 @@ export const findBullMqSources: WorkerSourceFinder = async (ctx) => {
   const bull = await importIfUsed<typeof import('@nestjs/bullmq')>(ctx, 'BullModule', '@nestjs/bullmq');
   if (!bull) return [];
   const sources: WorkerSource[] = [];
+  const seen = new Set<WorkerHost>();
   for (const wrapper of ctx.discovery.getProviders()) {
     const host = wrapper.instance as (WorkerHost & Record<symbol, unknown>) | undefined;
-    if (!(host instanceof bull.WorkerHost)) continue;
+    // One instance can sit behind several providers (an alias, a re-export).
+    if (!(host instanceof bull.WorkerHost) || seen.has(host)) continue;
+    seen.add(host);
     const className = host.constructor.name;
     const process = (host as unknown as { process?: Function }).process;
     const tracked = process && (Reflect.getMetadata(TRACKED_WORKER_METADATA, process) as TrackedWorkerOptions | undefined);

@@ -17,7 +17,8 @@ const LIFECYCLE_HOOKS = new Set([
 /**
  * Counts every call of the method while it runs (sync or async), so the shutdown waits
  * for runs in flight before the quit hooks and `onModuleDestroy`. Once quitting has
- * begun, new calls do not start: see `whenQuitting`.
+ * begun, new calls do not start — except with `whenQuitting: 'run'`, the default on a
+ * BullMQ `WorkerHost`'s `process()`: see `whenQuitting`.
  *
  * On a class, it tracks every method the class itself declares, lifecycle hooks aside.
  *

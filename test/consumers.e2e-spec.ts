@@ -7,8 +7,9 @@
  *   ESM, Nest 12.5, Express      · ESM, Nest 12.0, Fastify
  *   CommonJS, Nest 11.0.0, Express, no optional peer installed (no gRPC)
  *
- * The CommonJS apps `require()` the ESM package (Node's require(esm)). See
- * test/consumers/README.md, and prepare.mjs for how they are installed and compiled.
+ * The CommonJS apps `require()` the package's CommonJS build, the ESM apps `import` its
+ * ESM build. See test/consumers/README.md, and prepare.mjs for how they are installed
+ * and compiled.
  */
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import * as grpc from '@grpc/grpc-js';
@@ -46,6 +47,17 @@ const CONSUMERS = [
 
 /** The optional peers of the package: none may be needed by an app that does not use it. */
 const OPTIONAL_PEERS = ['@nestjs/microservices', '@grpc/grpc-js', '@nestjs/schedule', '@nestjs/bullmq', 'bullmq', '@nestjs/terminus'];
+
+/** Runs a command in a consumer's folder; resolves with its exit code and output, never rejects. */
+function run(dir: string, args: string[]): Promise<{ code: number; output: string }> {
+  const env = { ...process.env };
+  delete env.JEST_WORKER_ID;
+  return new Promise((resolve) =>
+    execFile(process.execPath, args, { cwd: dir, env, timeout: 60_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code ?? 1) : 0, output: `${stdout}${stderr}` }),
+    ),
+  );
+}
 
 let prepared: Map<string, Prepared> | undefined;
 let rootVersion: string;
@@ -160,11 +172,27 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
     expect(existsSync(path.join(installed, 'dist', 'index.d.ts'))).toBe(true);
     expect(existsSync(path.join(installed, 'lib'))).toBe(false);
     expect(existsSync(path.join(installed, 'test'))).toBe(false);
-    // prepare.mjs failed unless `tsc` passed; this is its output, loaded the consumer's way.
+    // prepare.mjs failed unless `tsc` passed; this is its output, loading the package the consumer's way.
     const main = readFileSync(c.main, 'utf8');
     if (module === 'commonjs') expect(main).toContain('require("nestjs-quit")');
     else expect(main).toMatch(/^import \{[^}]*\} from 'nestjs-quit';$/m);
     expect(existsSync(path.join(c.dir, 'dist', 'src', 'public-types.js'))).toBe(true);
+  });
+
+  it('resolves require() to the CommonJS build and import to the ESM build', async () => {
+    const { dir } = consumer(name);
+    const required = await run(dir, ['-p', "require.resolve('nestjs-quit')"]);
+    const imported = await run(dir, ['--input-type=module', '-e', "console.log(import.meta.resolve('nestjs-quit'))"]);
+    expect(required).toEqual({ code: 0, output: `${path.join(dir, 'node_modules', 'nestjs-quit', 'dist', 'cjs', 'index.js')}\n` });
+    expect(imported).toEqual({ code: 0, output: `file://${path.join(dir, 'node_modules', 'nestjs-quit', 'dist', 'index.js')}\n` });
+  });
+
+  (module === 'commonjs' ? it : it.skip)('Jest in its default CommonJS mode loads the package; app.close() runs the pipeline before onModuleDestroy', async () => {
+    const { dir } = consumer(name);
+    const jest = path.join(here, '..', 'node_modules', 'jest', 'bin', 'jest.js');
+    const result = await run(dir, [jest, '--ci', '--rootDir', 'src/jest', '--config', JSON.stringify({ testEnvironment: 'node' })]);
+    expect(result.output).toMatch(/^Tests: +1 passed, 1 total$/m);
+    expect(result.code).toBe(0);
   });
 
   it('SIGTERM: the request and the tracked worker in flight finish while the pool is open, then the quit hooks, then onModuleDestroy', async () => {

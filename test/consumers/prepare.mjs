@@ -51,10 +51,13 @@ const sha = (...parts) => {
   return hash.digest('hex');
 };
 const read = (file) => (existsSync(file) ? readFileSync(file, 'utf8') : '');
+/** The names and contents of the files under `dir`, as one string. */
 const filesHash = (dir) =>
-  readdirSync(dir)
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath ?? e.path, e.name))
     .sort()
-    .map((f) => `${f}\n${readFileSync(path.join(dir, f), 'utf8')}`)
+    .map((f) => `${path.relative(dir, f)}\n${readFileSync(f, 'utf8')}`)
     .join('\n');
 
 /** A step skipped while its stamp (a hash of what it depends on) is unchanged. */

@@ -81,50 +81,56 @@ function chunks(body: string): number {
   return parts.length;
 }
 
+/**
+ * Starts the fixture, opens an SSE stream, a download and a WebSocket (all watching
+ * quit.signal, or none), sends SIGTERM once each has data, and checks that all three
+ * ended cleanly: SSE on a whole event, the download on a whole chunk, the WebSocket
+ * with 1001. Resolves with the WebSocket's messages and the app.
+ */
+async function shutDownWithStreams(env: Record<string, string>, watch: boolean) {
+  const app = new Child(fixture('http-streams.app'), env);
+  children.push(app);
+  const port = await app.ready();
+  const query = watch ? '?watch=1' : '';
+  const sse = openStream('sse', port, `/sse${query}`);
+  const download = openStream('download', port, `/download${query}`);
+  const ws = openSocket(port, watch);
+  await Promise.all([sse.first, download.first, ws.ready]);
+
+  app.kill('SIGTERM');
+  const [sseEnd, downloadEnd, wsEnd, exit] = await Promise.all([sse.ended, download.ended, ws.closed, app.exited]);
+
+  expect(sseEnd.how).toBe('end');
+  expect(sseEvents(sseEnd.body).length).toBeGreaterThan(0);
+  expect(downloadEnd.how).toBe('end');
+  expect(chunks(downloadEnd.body)).toBeGreaterThan(0);
+  expect(wsEnd).toMatchObject({ code: 1001, reason: 'going away', errors: [] });
+  return { app, exit, messages: wsEnd.messages };
+}
+
 describe.each(['express', 'fastify'])('long-lived responses at SIGTERM (%s)', (platform) => {
   it('handlers that watch quit.signal end their SSE stream, download and WebSocket (1001) themselves; the shutdown is clean', async () => {
-    const app = new Child(fixture('http-streams.app'), { PLATFORM: platform, QUIT_OPTIONS: JSON.stringify({ phaseTimeouts: { transports: 5_000 } }) });
-    children.push(app);
-    const port = await app.ready();
-    const sse = openStream('sse', port, '/sse?watch=1');
-    const download = openStream('download', port, '/download?watch=1');
-    const ws = openSocket(port, true);
-    await Promise.all([sse.first, download.first, ws.ready]);
-
-    app.kill('SIGTERM');
-    const [sseEnd, downloadEnd, wsEnd, exit] = await Promise.all([sse.ended, download.ended, ws.closed, app.exited]);
-
-    expect(sseEnd.how).toBe('end');
-    expect(sseEvents(sseEnd.body).length).toBeGreaterThan(0);
-    expect(downloadEnd.how).toBe('end');
-    expect(chunks(downloadEnd.body)).toBeGreaterThan(0);
-    expect(wsEnd).toEqual({ code: 1001, reason: 'going away', messages: ['{"event":"watching","data":true}', 'bye'], errors: [] });
+    const { app, exit, messages } = await shutDownWithStreams(
+      { PLATFORM: platform, QUIT_OPTIONS: JSON.stringify({ phaseTimeouts: { transports: 5_000 } }) },
+      true,
+    );
+    expect(messages).toEqual(['{"event":"watching","data":true}', 'bye']);
     expect(app.events()).toContain('report {"ok":true,"pending":[]}');
     expect(app.events().filter((e) => e.startsWith('drained'))).toEqual(expect.arrayContaining(['drained ws', expect.stringMatching(/^drained http:\d+$/)]));
     expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
   });
 
   it('streams that ignore quit.signal are ended cleanly at the transports phase timeout: SSE and download end on a whole event/chunk, the WebSocket closes with 1001', async () => {
-    const app = new Child(fixture('http-streams.app'), {
-      PLATFORM: platform,
-      GATEWAY_PROP: platform === 'fastify' ? '1' : '0',
-      QUIT_OPTIONS: JSON.stringify({ phaseTimeouts: { transports: 500 } }),
-    });
-    children.push(app);
-    const port = await app.ready();
-    const sse = openStream('sse', port, '/sse');
-    const download = openStream('download', port, '/download');
-    const ws = openSocket(port, false);
-    await Promise.all([sse.first, download.first, ws.ready]);
-
-    app.kill('SIGTERM');
-    const [sseEnd, downloadEnd, wsEnd, exit] = await Promise.all([sse.ended, download.ended, ws.closed, app.exited]);
-
-    expect(sseEnd.how).toBe('end');
-    expect(sseEvents(sseEnd.body).length).toBeGreaterThan(0);
-    expect(downloadEnd.how).toBe('end');
-    expect(chunks(downloadEnd.body)).toBeGreaterThan(0);
-    expect(wsEnd).toEqual({ code: 1001, reason: 'going away', messages: [], errors: [] });
+    const { app, exit, messages } = await shutDownWithStreams(
+      {
+        PLATFORM: platform,
+        // The gateway is found through its @WebSocketServer() property on Fastify, through the adapter on Express.
+        GATEWAY_PROP: platform === 'fastify' ? '1' : '0',
+        QUIT_OPTIONS: JSON.stringify({ phaseTimeouts: { transports: 500 } }),
+      },
+      false,
+    );
+    expect(messages).toEqual([]);
     // Cut short by the phase timeout: named in the report, and the exit code says so.
     const report = JSON.parse((await app.waitFor(/^ev:report /)).slice('ev:report '.length));
     expect(report.ok).toBe(false);

@@ -51,7 +51,7 @@ describe('TCP transport drain', () => {
     return { app, downstream, tcpPort };
   }
 
-  it('SIGTERM: 16 requests in flight on one connection are answered, a handler in flight still calls another service, new connections are refused', async () => {
+  it('SIGTERM: 16 requests in flight on one connection are answered, a handler in flight and a quit hook still call another service, new connections are refused', async () => {
     const { app, downstream, tcpPort } = await boot();
     const c = await client(Transport.TCP, tcpPort);
     const requests = Array.from({ length: 16 }, (_, id) => settle(lastValueFrom(c.send<{ id: number }>('slow', { id, ms: 300 }))));
@@ -68,9 +68,9 @@ describe('TCP transport drain', () => {
 
     expect(results).toEqual(Array.from({ length: 16 }, (_, id) => ({ ok: true, value: { id } })));
     expect(relay).toEqual({ ok: true, value: 42 });
-    expect(downstream.events()).toEqual(['double 21']);
+    expect(downstream.events()).toEqual(['double 21', 'double 5']);
     expect(late).toMatchObject({ ok: false, error: expect.stringContaining('ECONNREFUSED') });
-    const drain = app.events().filter((e) => /^(phase\.(transports|workers|hooks)|intake-stopped|drained|relay.end|report)/.test(e));
+    const drain = app.events().filter((e) => /^(phase\.(transports|workers|hooks)|intake-stopped|drained|relay.end|hook.relay|report)/.test(e));
     expect(drain.filter((e) => !e.includes('http:'))).toEqual([
       'phase.transports',
       `intake-stopped tcp:${tcpPort}`,
@@ -78,6 +78,7 @@ describe('TCP transport drain', () => {
       `drained tcp:${tcpPort}`,
       'phase.workers',
       'phase.hooks',
+      'hook.relay 10',
       'report {"ok":true,"pending":[]}',
     ]);
     expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });

@@ -13,7 +13,7 @@ import { NestFactory } from '@nestjs/core';
 import { ClientsModule, MessagePattern, Transport, type ClientProxy } from '@nestjs/microservices';
 import type { AddressInfo, Server } from 'node:net';
 import { filter, firstValueFrom, lastValueFrom } from 'rxjs';
-import { QuitModule, QuitService, type QuitModuleOptions } from '../../lib/index.js';
+import { OnQuit, QuitModule, QuitService, type QuitModuleOptions } from '../../lib/index.js';
 import { ev, sleep } from './log.js';
 import { printQuitEvents, untilQuitting } from './rpc-events.js';
 
@@ -45,6 +45,12 @@ class RpcController {
     const doubled = await lastValueFrom(this.downstream.send<number>('double', n));
     ev(`relay.end ${doubled}`);
     return doubled;
+  }
+
+  /** A quit hook, after the drain: the outbound client still works (Nest closes it in `dispose()`, later). */
+  @OnQuit()
+  async lastWord(): Promise<void> {
+    if (process.env.DOWNSTREAM_PORT) ev(`hook.relay ${await lastValueFrom(this.downstream.send<number>('double', 5))}`);
   }
 }
 

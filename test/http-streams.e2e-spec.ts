@@ -83,7 +83,7 @@ function chunks(body: string): number {
 
 /**
  * Starts the fixture, opens an SSE stream, a download and a WebSocket (all watching
- * quit.signal, or none), sends SIGTERM once each has data, and checks that all three
+ * quit.signal, or none, and then also a request never answered), sends SIGTERM once each has data, and checks that all three
  * ended cleanly: SSE on a whole event, the download on a whole chunk, the WebSocket
  * with 1001. Resolves with the WebSocket's messages and the app.
  */
@@ -95,17 +95,29 @@ async function shutDownWithStreams(env: Record<string, string>, watch: boolean) 
   const sse = openStream('sse', port, `/sse${query}`);
   const download = openStream('download', port, `/download${query}`);
   const ws = openSocket(port, watch);
-  await Promise.all([sse.first, download.first, ws.ready]);
+  // Without watching, also a request that its handler never answers.
+  const hang = watch ? undefined : unanswered(port);
+  await Promise.all([sse.first, download.first, ws.ready, watch || app.waitFor('ev:hang.open')]);
 
   app.kill('SIGTERM');
-  const [sseEnd, downloadEnd, wsEnd, exit] = await Promise.all([sse.ended, download.ended, ws.closed, app.exited]);
+  const [sseEnd, downloadEnd, wsEnd, exit, hangReply] = await Promise.all([sse.ended, download.ended, ws.closed, app.exited, hang]);
 
   expect(sseEnd.how).toBe('end');
   expect(sseEvents(sseEnd.body).length).toBeGreaterThan(0);
   expect(downloadEnd.how).toBe('end');
   expect(chunks(downloadEnd.body)).toBeGreaterThan(0);
   expect(wsEnd).toMatchObject({ code: 1001, reason: 'going away', errors: [] });
-  return { app, exit, messages: wsEnd.messages };
+  return { app, exit, messages: wsEnd.messages, hangReply };
+}
+
+function unanswered(port: number) {
+  return new Promise<{ status: number; connection?: string }>((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/hang', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+    });
+    req.on('error', reject);
+  });
 }
 
 describe.each(['express', 'fastify'])('long-lived responses at SIGTERM (%s)', (platform) => {
@@ -121,7 +133,7 @@ describe.each(['express', 'fastify'])('long-lived responses at SIGTERM (%s)', (p
   });
 
   it('streams that ignore quit.signal are ended cleanly at the transports phase timeout: SSE and download end on a whole event/chunk, the WebSocket closes with 1001', async () => {
-    const { app, exit, messages } = await shutDownWithStreams(
+    const { app, exit, messages, hangReply } = await shutDownWithStreams(
       {
         PLATFORM: platform,
         // The gateway is found through its @WebSocketServer() property on Fastify, through the adapter on Express.
@@ -131,11 +143,13 @@ describe.each(['express', 'fastify'])('long-lived responses at SIGTERM (%s)', (p
       false,
     );
     expect(messages).toEqual([]);
+    // A request its handler never answers cannot end cleanly: it gets a 503, not a reset.
+    expect(hangReply).toEqual({ status: 503, connection: 'close' });
     // Cut short by the phase timeout: named in the report, and the exit code says so.
     const report = JSON.parse((await app.waitFor(/^ev:report /)).slice('ev:report '.length));
     expect(report.ok).toBe(false);
     expect(report.pending).toEqual([
-      expect.stringMatching(/^transports: http:\d+: 2 request\(s\) in flight, 2 connection\(s\) open$/),
+      expect.stringMatching(/^transports: http:\d+: 3 request\(s\) in flight, 3 connection\(s\) open$/),
       'transports: ws: 1 WebSocket(s) open',
     ]);
     expect(app.events().filter((e) => e.startsWith('drained'))).toEqual([expect.stringMatching(/^drained http:\d+ forced$/), 'drained ws forced']);

@@ -1,6 +1,6 @@
 /**
  * Long-lived responses: an SSE stream (`GET /sse`), a streaming download
- * (`GET /download`) and a WebSocket gateway sharing the HTTP server. With `?watch=1`
+ * (`GET /download`), a request never answered (`GET /hang`) and a WebSocket gateway sharing the HTTP server. With `?watch=1`
  * (SSE, download) or the `watch` message (WebSocket), the handler watches `quit.signal`
  * and ends by itself; otherwise it never ends, and the drainers end it at the
  * transports phase timeout.
@@ -32,6 +32,13 @@ class StreamsController {
     const ticks = interval(TICK_MS).pipe(map((n) => ({ data: `tick ${n}` })));
     // Watching the quit signal: the stream completes and Nest ends the response.
     return watch ? ticks.pipe(takeUntil(fromEvent(this.quit.signal, 'abort'))) : ticks;
+  }
+
+  /** Never answers, and ignores the quit signal: at the phase timeout it gets a 503. */
+  @Get('hang')
+  hang(): Promise<string> {
+    ev('hang.open');
+    return new Promise(() => undefined);
   }
 
   @Get('download')

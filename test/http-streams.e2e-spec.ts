@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import http from 'node:http';
+import net from 'node:net';
 import { WebSocket } from 'ws';
 import { Child, fixture } from './helpers/child.js';
 
@@ -152,6 +153,46 @@ describe.each(['express', 'fastify'])('long-lived responses at SIGTERM (%s)', (p
       expect.stringMatching(/^transports: http:\d+: 3 request\(s\) in flight, 3 connection\(s\) open$/),
       'transports: ws: 1 WebSocket(s) open',
     ]);
+    expect(app.events().filter((e) => e.startsWith('drained'))).toEqual([expect.stringMatching(/^drained http:\d+ forced$/), 'drained ws forced']);
+    expect(exit).toMatchObject({ code: 1, signal: null });
+  });
+});
+
+/** A port free right now on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+describe('a gateway on a port of its own', () => {
+  it('is found through its @WebSocketServer() property: a socket open at SIGTERM and one opened during the drain both get 1001', async () => {
+    const wsPort = await freePort();
+    const app = new Child(fixture('http-streams.app'), { WS_PORT: String(wsPort), QUIT_OPTIONS: JSON.stringify({ phaseTimeouts: { transports: 1_500 } }) });
+    children.push(app);
+    const port = await app.ready();
+    const early = openSocket(wsPort, false);
+    await early.ready;
+    // Keeps the drain going until the phase timeout.
+    const hang = unanswered(port);
+    await app.waitFor('ev:hang.open');
+
+    app.kill('SIGTERM');
+    await app.waitFor('ev:intake-stopped ws');
+    // The gateway's own listener is still open: a socket opened now is closed at once, not kept.
+    const late = openSocket(wsPort, false);
+    const lateEnd = await late.closed;
+    const lateBeforeTimeout = !app.events().some((e) => e.startsWith('drained'));
+    const [earlyEnd, hangReply, exit] = await Promise.all([early.closed, hang, app.exited]);
+
+    expect(lateEnd).toEqual({ code: 1001, reason: 'going away', messages: [], errors: [] });
+    expect(lateBeforeTimeout).toBe(true);
+    expect(earlyEnd).toEqual({ code: 1001, reason: 'going away', messages: [], errors: [] });
+    expect(hangReply).toEqual({ status: 503, connection: 'close' });
     expect(app.events().filter((e) => e.startsWith('drained'))).toEqual([expect.stringMatching(/^drained http:\d+ forced$/), 'drained ws forced']);
     expect(exit).toMatchObject({ code: 1, signal: null });
   });

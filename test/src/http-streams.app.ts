@@ -6,7 +6,8 @@
  * transports phase timeout.
  *
  * env: PLATFORM=express|fastify, GATEWAY_PROP=1 gives the gateway a
- * `@WebSocketServer()` property, QUIT_OPTIONS (JSON).
+ * `@WebSocketServer()` property, WS_PORT=<n> puts it (with the property) on a port of
+ * its own, QUIT_OPTIONS (JSON).
  */
 import 'reflect-metadata';
 import { Controller, Get, Injectable, Module, Query, Sse, StreamableFile, type INestApplication, type MessageEvent } from '@nestjs/common';
@@ -86,10 +87,18 @@ class GatewayWithServer extends GatewayBase {
   @WebSocketServer() server!: WsServer;
 }
 
+/** On a port of its own: its `ws` server is only known through the property. */
+@WebSocketGateway(Number(process.env.WS_PORT ?? 0))
+class GatewayOnOwnPort extends GatewayBase {
+  @WebSocketServer() server!: WsServer;
+}
+
+const gateway = process.env.WS_PORT ? GatewayOnOwnPort : process.env.GATEWAY_PROP === '1' ? GatewayWithServer : Gateway;
+
 @Module({
   imports: [QuitModule.forRoot({ timeoutMs: 8_000, ...(JSON.parse(process.env.QUIT_OPTIONS ?? '{}') as QuitModuleOptions) })],
   controllers: [StreamsController],
-  providers: [process.env.GATEWAY_PROP === '1' ? GatewayWithServer : Gateway],
+  providers: [gateway],
 })
 class StreamsModule {}
 
@@ -102,6 +111,7 @@ async function main() {
   app.useWebSocketAdapter(new WsAdapter(app));
   app.enableShutdownHooks();
   app.get(QuitService).events$.subscribe((e) => {
+    if (e.type === 'transport.intake-stopped') ev(`intake-stopped ${e.name}`);
     if (e.type === 'transport.drained') ev(`drained ${e.name}${e.forced ? ' forced' : ''}`);
     if (e.type === 'quit.ended') ev(`report ${JSON.stringify({ ok: e.report.ok, pending: e.report.pending })}`);
   });

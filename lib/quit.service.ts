@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { setMaxListeners } from 'node:events';
 import { Observable, Subject } from 'rxjs';
 import { HookRegistry } from './hooks/hook.registry.js';
 import type { QuitEvent } from './interfaces/quit-event.interface.js';
@@ -33,7 +34,11 @@ export class QuitService {
   /** Every shutdown event, in order: phases started and ended, hooks, transports, the report. */
   readonly events$: Observable<QuitEvent> = this.events.asObservable();
 
-  constructor(@Inject(QUIT_MODULE_OPTIONS) readonly options: ResolvedQuitOptions) {}
+  constructor(@Inject(QUIT_MODULE_OPTIONS) readonly options: ResolvedQuitOptions) {
+    // Every request, stream or loop in flight may listen to the signal: hundreds of
+    // listeners are normal here, not a leak, so Node's MaxListeners warning is off for it.
+    setMaxListeners(0, this.abort.signal);
+  }
 
   /** True from the first moment of a shutdown (Go's `HasFired()`). */
   get isQuitting(): boolean {

@@ -159,18 +159,31 @@ describe('process policy', () => {
     expect(app.events().at(-1)).toBe('exit 1');
   });
 
-  it('the deadline cuts the hooks phase short: the hooks left are named, Nest still closes, exit is non-zero', async () => {
+  it('a hook still running at the deadline: the process exits then, non-zero, naming the hooks left', async () => {
     const app = start({ HOOK: 'hang', HOOK_TIMEOUT_MS: '10000', QUIT_OPTIONS: JSON.stringify({ timeoutMs: 600 }) });
     await app.ready();
     app.kill('SIGTERM');
     const exit = await app.exited;
-    expect(exit.code).toBe(1);
-    expect(app.events().slice(-5)).toEqual([
+    expect({ code: exit.code, last: app.events().slice(-2) }).toEqual({ code: 1, last: ['hook.hang', 'exit 1'] });
+    expect(app.output()).toContain('Shutdown did not finish within the 600 ms deadline; exiting now');
+    expect(app.output()).toMatch(/Shutdown report: .*"pending":\["hooks: Hooks@misbehave","hooks: Hooks@flush"\].*"forced":"deadline"/);
+    expect(exit.elapsedMs).toBeGreaterThanOrEqual(600);
+    expect(exit.elapsedMs).toBeLessThan(3_000);
+  });
+
+  it('app.close() with a hook still running at the deadline: the pipeline is cut, the caller keeps the process', async () => {
+    const app = start({ HOOK: 'hang', HOOK_TIMEOUT_MS: '10000', QUIT_OPTIONS: JSON.stringify({ timeoutMs: 600 }) });
+    const port = await app.ready();
+    await get(port, '/close?then=exit');
+    const exit = await app.exited;
+    expect(exit.code).toBe(0);
+    expect(app.events().slice(-6)).toEqual([
       'hook.hang',
       'report {"ok":false,"pending":["hooks: Hooks@misbehave","hooks: Hooks@flush"],"failures":["Hooks@misbehave","Hooks@flush"]}',
       'pool.destroy',
       'hooks.destroy',
-      'exit 1',
+      'closed',
+      'exit 0',
     ]);
     expect(app.output()).toContain('Quit hook Hooks@flush did not run: the hooks phase ran out of time');
   });

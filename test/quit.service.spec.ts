@@ -225,3 +225,19 @@ describe('QuitService', () => {
     expect(() => QuitModule.forRootAsync({} as never)).toThrow('exactly one of useFactory, useClass or useExisting');
   });
 });
+
+describe('QuitService.signal', () => {
+  it('takes a listener per request in flight without a MaxListenersExceededWarning', async () => {
+    const { quit } = await boot({}, []);
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    let aborted = 0;
+    for (let i = 0; i < 50; i++) quit.signal.addEventListener('abort', () => aborted++);
+    await quit.begin('close');
+    await new Promise((r) => setImmediate(r));
+    process.removeListener('warning', onWarning);
+    expect(aborted).toBe(50);
+    expect(warnings).toEqual([]);
+  });
+});

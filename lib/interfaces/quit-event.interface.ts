@@ -12,4 +12,6 @@ export type QuitEvent =
   | { type: 'hook.started'; name: string; at: number }
   | { type: 'hook.ended'; name: string; at: number; durationMs: number; error?: unknown; timedOut: boolean }
   | { type: 'worker.skipped'; name: string; at: number }
+  /** The overall deadline (`timeoutMs`) cut a phase short: the shutdown is out of time. */
+  | { type: 'quit.deadline'; at: number; phase: QuitPhase }
   | { type: 'quit.ended'; at: number; report: QuitReport };

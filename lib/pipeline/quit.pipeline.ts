@@ -113,6 +113,13 @@ export class QuitPipeline {
       this.fail(phase, phase, QuitMessages.drainFailed(phase), error);
       outcome = none;
     }
+    // (1 ms of slack: timers fire on whole milliseconds.)
+    if (outcome.timedOut && budget < timeoutMs && now() >= this.deadline - 1) {
+      // Cut by the overall deadline, not by the phase's own timeout. Said while the phase
+      // is still the current one, so that a process that must exit now (see the exit
+      // policy) reports this phase and what it still waited for.
+      this.input.emit({ type: 'quit.deadline', at: Date.now(), phase });
+    }
     this.current = undefined;
     const durationMs = round(now() - begin);
     this.phases.push({ phase, startedAtMs: round(begin - this.start), durationMs, ...outcome });

@@ -87,6 +87,9 @@ export class QuitExitPolicy implements SignalSubscriber {
   }
 
   private onEvent(event: QuitEvent): void {
+    // The pipeline and the timer below measure the same deadline; whichever sees it
+    // first ends the process, so the outcome does not depend on which timer fires first.
+    if (event.type === 'quit.deadline') this.onDeadline();
     if (event.type !== 'quit.started') return;
     this.holding = true;
     signalHub.sync();

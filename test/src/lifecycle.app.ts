@@ -18,6 +18,21 @@ let app: INestApplication;
 const untilQuitting = (quit: QuitService) =>
   new Promise<void>((resolve) => (quit.isQuitting ? resolve() : quit.signal.addEventListener('abort', () => resolve())));
 
+/**
+ * Resolves when the workers phase starts: a worker held until then provably ends inside
+ * that phase, after the transports phase, however slow the machine.
+ */
+let workersPhase: Promise<void> | undefined;
+const untilWorkersPhase = (quit: QuitService) =>
+  (workersPhase ??= new Promise<void>((resolve) => {
+    const sub = quit.events$.subscribe((e) => {
+      if (e.type === 'phase.started' && e.phase === 'workers') {
+        sub.unsubscribe();
+        resolve();
+      }
+    });
+  }));
+
 @Injectable()
 class Jobs {
   constructor(
@@ -29,7 +44,7 @@ class Jobs {
   async run(ms: number): Promise<void> {
     ev('worker.start');
     try {
-      await untilQuitting(this.quit);
+      await untilWorkersPhase(this.quit);
       if (ms < 0) await new Promise(() => undefined); // a worker that never finishes
       await this.pool.query(ms);
       ev('worker.end');

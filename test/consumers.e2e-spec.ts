@@ -187,6 +187,19 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
     expect(imported).toEqual({ code: 0, output: `file://${path.join(dir, 'node_modules', 'nestjs-quit', 'dist', 'index.js')}\n` });
   });
 
+  it('nestjs-quit/terminus: the same build as the main entry, so one QuitService class', async () => {
+    const { dir } = consumer(name);
+    const check = (load: string) => `${load} console.log(Reflect.getMetadata('design:paramtypes', t.QuitHealthIndicator)[0] === q.QuitService);`;
+    const required = await run(dir, ['-e', check("require('reflect-metadata'); const q = require('nestjs-quit'); const t = require('nestjs-quit/terminus');")]);
+    const imported = await run(dir, [
+      '--input-type=module',
+      '-e',
+      check("await import('reflect-metadata'); const q = await import('nestjs-quit'); const t = await import('nestjs-quit/terminus');"),
+    ]);
+    expect(required).toEqual({ code: 0, output: 'true\n' });
+    expect(imported).toEqual({ code: 0, output: 'true\n' });
+  });
+
   (module === 'commonjs' ? it : it.skip)('Jest in its default CommonJS mode loads the package; app.close() runs the pipeline before onModuleDestroy', async () => {
     const { dir } = consumer(name);
     const jest = path.join(here, '..', 'node_modules', 'jest', 'bin', 'jest.js');

@@ -1,10 +1,11 @@
 /**
- * Hybrid mode: a gRPC service (probe.proto) on the probe's pool, connected to the HTTP
- * app. Loaded by main only when GRPC_PORT is set, so that the apps without
- * @nestjs/microservices installed never import it.
+ * The gRPC service (probe.proto) on the probe's pool: connected to the HTTP app (hybrid
+ * mode) or as a standalone microservice. Loaded by main only when GRPC_PORT is set, so
+ * that the apps without @nestjs/microservices installed never import it.
  */
-import { Controller, type INestApplication } from '@nestjs/common';
-import { GrpcMethod, Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import { Controller, type DynamicModule, type INestApplication, type INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { GrpcMethod, Transport, type GrpcOptions, type MicroserviceOptions } from '@nestjs/microservices';
 import { QuitService } from 'nestjs-quit';
 import { ev } from './log.js';
 import { Pool, untilQuitting } from './probe.module.js';
@@ -31,9 +32,15 @@ export class GrpcController {
   }
 }
 
+const grpcOptions = (port: string, protoPath: string): GrpcOptions => ({
+  transport: Transport.GRPC,
+  options: { package: 'probe', protoPath, url: `127.0.0.1:${port}` },
+});
+
 export function connectGrpc(app: INestApplication, port: string, protoPath: string): void {
-  app.connectMicroservice<MicroserviceOptions>({
-    transport: Transport.GRPC,
-    options: { package: 'probe', protoPath, url: `127.0.0.1:${port}` },
-  });
+  app.connectMicroservice<MicroserviceOptions>(grpcOptions(port, protoPath));
+}
+
+export function createStandalone(module: DynamicModule, port: string, protoPath: string): Promise<INestMicroservice> {
+  return NestFactory.createMicroservice<MicroserviceOptions>(module, { ...grpcOptions(port, protoPath), logger: ['error', 'warn'] });
 }

@@ -1,12 +1,13 @@
 /**
  * Boots the probe with this consumer's HTTP adapter (`../adapter.ts`). With
- * GRPC_PORT set it is a hybrid app: a gRPC microservice on that port as well.
+ * GRPC_PORT set it is a hybrid app: a gRPC microservice on that port as well; with
+ * GRPC_STANDALONE=1 too, a standalone gRPC microservice and no HTTP.
  * Nothing here is about shutting down beyond `enableShutdownHooks()`.
  *
- * Output: `ready <http port>` once listening, and `ev:` lines.
+ * Output: `ready <http port>` (standalone: `ready <grpc port>`) once listening, and `ev:` lines.
  */
 import 'reflect-metadata';
-import type { INestApplication, Type } from '@nestjs/common';
+import type { DynamicModule, INestApplication, INestMicroservice, Type } from '@nestjs/common';
 import { QuitService, type QuitEvent } from 'nestjs-quit';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../adapter.js';
@@ -17,6 +18,7 @@ import { AppModule, appRef } from './probe.module.js';
 interface GrpcPart {
   GrpcController: Type<unknown>;
   connectGrpc(app: INestApplication, port: string, protoPath: string): void;
+  createStandalone(module: DynamicModule, port: string, protoPath: string): Promise<INestMicroservice>;
 }
 
 function describe(event: QuitEvent): string | undefined {
@@ -36,19 +38,32 @@ function describe(event: QuitEvent): string | undefined {
   }
 }
 
-async function main(): Promise<void> {
-  const grpcPort = process.env['GRPC_PORT'];
-  const grpcFile = './grpc.js';
-  const grpc = grpcPort ? ((await import(grpcFile)) as GrpcPart) : undefined;
-  const app = await createApp(AppModule.with(grpc ? [grpc.GrpcController] : []));
-  appRef.app = app;
-  if (grpc && grpcPort) grpc.connectGrpc(app, grpcPort, process.env['PROBE_PROTO'] ?? 'probe.proto');
-  app.enableShutdownHooks();
-  app.get(QuitService).events$.subscribe((event) => {
+function watch(quit: QuitService): void {
+  quit.events$.subscribe((event) => {
     const line = describe(event);
     if (line) ev(line);
   });
   process.on('exit', (code) => ev(`exit ${code}`));
+}
+
+async function main(): Promise<void> {
+  const grpcPort = process.env['GRPC_PORT'];
+  const protoPath = process.env['PROBE_PROTO'] ?? 'probe.proto';
+  const grpcFile = './grpc.js';
+  const grpc = grpcPort ? ((await import(grpcFile)) as GrpcPart) : undefined;
+  if (grpc && grpcPort && process.env['GRPC_STANDALONE'] === '1') {
+    const service = await grpc.createStandalone(AppModule.with([grpc.GrpcController]), grpcPort, protoPath);
+    service.enableShutdownHooks();
+    watch(service.get(QuitService));
+    await service.listen();
+    process.stdout.write(`ready ${grpcPort}\n`);
+    return;
+  }
+  const app = await createApp(AppModule.with(grpc ? [grpc.GrpcController] : []));
+  appRef.app = app;
+  if (grpc && grpcPort) grpc.connectGrpc(app, grpcPort, protoPath);
+  app.enableShutdownHooks();
+  watch(app.get(QuitService));
   if (grpc) await app.startAllMicroservices();
   await app.listen(0, '127.0.0.1');
   process.stdout.write(`ready ${(app.getHttpServer().address() as AddressInfo).port}\n`);

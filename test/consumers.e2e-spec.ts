@@ -200,10 +200,15 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
     expect(imported).toEqual({ code: 0, output: 'true\n' });
   });
 
-  (module === 'commonjs' ? it : it.skip)('Jest in its default CommonJS mode loads the package; app.close() runs the pipeline before onModuleDestroy', async () => {
+  it(`Jest (${module === 'commonjs' ? 'CommonJS mode, as Nest 11 apps run it' : 'ESM mode, as Nest 12 apps must'}) loads the package; app.close() runs the pipeline before onModuleDestroy`, async () => {
     const { dir } = consumer(name);
     const jest = path.join(here, '..', 'node_modules', 'jest', 'bin', 'jest.js');
-    const result = await run(dir, [jest, '--ci', '--rootDir', 'src/jest', '--config', JSON.stringify({ testEnvironment: 'node' })]);
+    const config = JSON.stringify({ testEnvironment: 'node' });
+    const args =
+      module === 'commonjs'
+        ? [jest, '--ci', '--rootDir', 'src/jest', '--config', config, 'quit\\.test\\.cjs$']
+        : ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', jest, '--ci', '--rootDir', 'src/jest', '--config', config, 'quit\\.test\\.mjs$'];
+    const result = await run(dir, args);
     expect(result.output).toMatch(/^Tests: +1 passed, 1 total$/m);
     expect(result.code).toBe(0);
   });

@@ -60,6 +60,14 @@ const filesHash = (dir) =>
     .map((f) => `${path.relative(dir, f)}\n${readFileSync(f, 'utf8')}`)
     .join('\n');
 
+/**
+ * Rewrites nothing that is unchanged: another `npm test` on this machine may be running
+ * the staged apps (the lock covers only the preparation).
+ */
+function copyIfChanged(from, to) {
+  if (read(from) !== read(to)) cpSync(from, to);
+}
+
 /** A step skipped while its stamp (a hash of what it depends on) is unchanged. */
 async function stamped(stampFile, hash, step) {
   if (read(stampFile) === hash) return false;
@@ -85,7 +93,7 @@ async function pack() {
   mkdirSync(packDir, { recursive: true });
   const [{ filename }] = JSON.parse(await run('npm', ['pack', '--json', '--pack-destination', packDir], root));
   const tarball = path.join(stage, 'nestjs-quit.tgz');
-  cpSync(path.join(packDir, filename), tarball);
+  if (sha(readFileSync(path.join(packDir, filename))) !== sha(existsSync(tarball) ? readFileSync(tarball) : '')) cpSync(path.join(packDir, filename), tarball);
   return tarball;
 }
 
@@ -94,9 +102,12 @@ async function prepare(name, tarball, tarballHash) {
   const dir = path.join(stage, name);
   const steps = [];
   mkdirSync(dir, { recursive: true });
-  for (const file of readdirSync(source)) cpSync(path.join(source, file), path.join(dir, file), { recursive: true });
-  rmSync(path.join(dir, 'src'), { recursive: true, force: true });
-  cpSync(path.join(here, 'app'), path.join(dir, 'src'), { recursive: true });
+  for (const file of readdirSync(source)) copyIfChanged(path.join(source, file), path.join(dir, file));
+  const src = path.join(dir, 'src');
+  if (!existsSync(src) || filesHash(src) !== filesHash(path.join(here, 'app'))) {
+    rmSync(src, { recursive: true, force: true });
+    cpSync(path.join(here, 'app'), src, { recursive: true });
+  }
 
   const modules = path.join(dir, 'node_modules');
   const lockHash = sha(read(path.join(source, 'package.json')), read(path.join(source, 'package-lock.json')));
@@ -128,7 +139,7 @@ async function prepare(name, tarball, tarballHash) {
 async function main() {
   mkdirSync(stage, { recursive: true });
   assertNoNodeModulesAbove(stage);
-  cpSync(path.join(here, 'tsconfig.base.json'), path.join(stage, 'tsconfig.base.json'));
+  copyIfChanged(path.join(here, 'tsconfig.base.json'), path.join(stage, 'tsconfig.base.json'));
   const tarball = await pack();
   const tarballHash = sha(readFileSync(tarball));
   const names = readdirSync(here, { withFileTypes: true })

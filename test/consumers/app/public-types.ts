@@ -20,6 +20,7 @@ import {
   type Unregister,
   type WorkerHandle,
 } from 'nestjs-quit';
+import { QuitHealthIndicator, type QuitHealthResult } from 'nestjs-quit/terminus';
 
 export const options: QuitModuleOptions = {
   timeoutMs: 20_000,
@@ -103,4 +104,13 @@ function summarize(report: QuitReport): string {
 
 export function isOptionsError(error: unknown): string | undefined {
   return error instanceof QuitOptionsError ? error.message : undefined;
+}
+
+/** The readiness indicator, as a terminus health check calls it. */
+export function readiness(indicator: QuitHealthIndicator): QuitHealthResult<'shutdown'> {
+  const result = indicator.isReady();
+  const status: 'up' | 'down' = result.shutdown.status;
+  // @ts-expect-error the result is keyed by the name given
+  void indicator.isAlive('process').shutdown;
+  return { shutdown: { status } };
 }

@@ -85,9 +85,8 @@ function assertNoNodeModulesAbove(dir) {
 }
 
 async function pack() {
-  // What `npm publish` would take: a clean build of lib/ into dist/, then `files` only.
-  rmSync(path.join(root, 'dist'), { recursive: true, force: true });
-  await run('npm', ['run', 'build'], root);
+  // What `npm publish` would take: `npm pack` runs the `prepack` script (a clean build of
+  // lib/ into dist/), then takes the `files` only.
   const packDir = path.join(stage, 'pack');
   rmSync(packDir, { recursive: true, force: true });
   mkdirSync(packDir, { recursive: true });

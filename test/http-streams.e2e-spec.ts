@@ -1,8 +1,11 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import net from 'node:net';
 import { WebSocket } from 'ws';
 import { Child, fixture } from './helpers/child.js';
+import { tlsFiles } from './src/http-tls.js';
 
 const children: Child[] = [];
 afterEach(() => children.splice(0).forEach((c) => c.stop()));
@@ -194,6 +197,66 @@ describe('a gateway on a port of its own', () => {
     expect(earlyEnd).toEqual({ code: 1001, reason: 'going away', messages: [], errors: [] });
     expect(hangReply).toEqual({ status: 503, connection: 'close' });
     expect(app.events().filter((e) => e.startsWith('drained'))).toEqual([expect.stringMatching(/^drained http:\d+ forced$/), 'drained ws forced']);
+    expect(exit).toMatchObject({ code: 1, signal: null });
+  });
+});
+
+describe('long-lived HTTP/2 streams (Fastify, TLS)', () => {
+  it('are ended cleanly at the transports phase timeout: SSE and download end on a whole event/chunk, an unanswered stream gets 503', async () => {
+    const tls = tlsFiles();
+    const app = new Child(fixture('http-streams.app'), {
+      PLATFORM: 'fastify',
+      H2: '1',
+      TLS_KEY: tls.key,
+      TLS_CERT: tls.cert,
+      QUIT_OPTIONS: JSON.stringify({ phaseTimeouts: { transports: 500 } }),
+    });
+    children.push(app);
+    const port = await app.ready();
+    const session = http2.connect(`https://127.0.0.1:${port}`, { ca: readFileSync(tls.cert) });
+    const sessionErrors: string[] = [];
+    session.on('error', (e) => sessionErrors.push(e.message));
+    const open = (path: string) => {
+      let firstData!: () => void;
+      const first = new Promise<void>((resolve) => (firstData = resolve));
+      const ended = new Promise<{ status: number; how: string; body: string }>((resolve) => {
+        const stream = session.request({ ':path': path });
+        let status = 0;
+        let body = '';
+        stream.setEncoding('utf8');
+        stream.on('response', (h) => {
+          status = Number(h[':status']);
+          if (path === '/hang') firstData();
+        });
+        stream.on('data', (c: string) => {
+          body += c;
+          firstData();
+        });
+        stream.on('end', () => resolve({ status, how: stream.rstCode ? `rst ${stream.rstCode}` : 'end', body }));
+        stream.on('error', (e) => resolve({ status, how: `error ${e.message}`, body }));
+        stream.end();
+      });
+      return { first, ended };
+    };
+    const sse = open('/sse');
+    const download = open('/download');
+    const hang = open('/hang');
+    await Promise.all([sse.first, download.first, app.waitFor('ev:hang.open')]);
+
+    app.kill('SIGTERM');
+    const [sseEnd, downloadEnd, hangEnd, exit] = await Promise.all([sse.ended, download.ended, hang.ended, app.exited]);
+    session.destroy();
+
+    expect(sseEnd).toMatchObject({ status: 200, how: 'end' });
+    expect(sseEvents(sseEnd.body).length).toBeGreaterThan(0);
+    expect(downloadEnd).toMatchObject({ status: 200, how: 'end' });
+    expect(chunks(downloadEnd.body)).toBeGreaterThan(0);
+    expect(hangEnd).toMatchObject({ status: 503, how: 'end' });
+    expect(sessionErrors).toEqual([]);
+    const report = JSON.parse((await app.waitFor(/^ev:report /)).slice('ev:report '.length));
+    expect(report.pending).toEqual([
+      expect.stringMatching(/^transports: http:\d+: 0 request\(s\) in flight, 0 connection\(s\) open, 1 HTTP\/2 session\(s\) open with 3 stream\(s\)$/),
+    ]);
     expect(exit).toMatchObject({ code: 1, signal: null });
   });
 });

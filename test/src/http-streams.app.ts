@@ -7,7 +7,7 @@
  *
  * env: PLATFORM=express|fastify, GATEWAY_PROP=1 gives the gateway a
  * `@WebSocketServer()` property, WS_PORT=<n> puts it (with the property) on a port of
- * its own, QUIT_OPTIONS (JSON).
+ * its own, H2=1 (Fastify) serves HTTP/2 over TLS (TLS_KEY, TLS_CERT), QUIT_OPTIONS (JSON).
  */
 import 'reflect-metadata';
 import { Controller, Get, Injectable, Module, Query, Sse, StreamableFile, type INestApplication, type MessageEvent } from '@nestjs/common';
@@ -15,6 +15,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { ConnectedSocket, SubscribeMessage, WebSocketGateway, WebSocketServer, type OnGatewayConnection } from '@nestjs/websockets';
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { fromEvent, interval, map, takeUntil, type Observable } from 'rxjs';
 import type { WebSocket, WebSocketServer as WsServer } from 'ws';
@@ -104,9 +105,11 @@ class StreamsModule {}
 
 async function main() {
   const logger = ['error', 'warn'] as ('error' | 'warn')[];
+  // H2=1: Fastify over HTTP/2 with TLS (TLS_KEY, TLS_CERT).
+  const h2 = process.env.H2 === '1' ? { http2: true as const, https: { key: readFileSync(process.env.TLS_KEY!), cert: readFileSync(process.env.TLS_CERT!) } } : undefined;
   const app: INestApplication =
     process.env.PLATFORM === 'fastify'
-      ? await NestFactory.create(StreamsModule, new FastifyAdapter(), { logger })
+      ? await NestFactory.create(StreamsModule, new FastifyAdapter(h2), { logger })
       : await NestFactory.create(StreamsModule, { logger });
   app.useWebSocketAdapter(new WsAdapter(app));
   app.enableShutdownHooks();

@@ -7,6 +7,7 @@ export const QuitMessages = {
   hookTimedOut: (name: string, ms: number) => `Quit hook ${name} did not finish within ${ms} ms`,
   hookNotRun: (name: string) => `Quit hook ${name} did not run: the hooks phase ran out of time`,
   drainFailed: (name: string) => `Draining ${name} failed`,
+  forceCloseHung: (names: string[]) => `Force-closing ${names.join(', ')} did not finish before the deadline`,
   finished: (ms: number, ok: boolean) => `Quit pipeline finished in ${ms} ms${ok ? '' : ' with problems (see the report)'}`,
   report: (json: string) => `Shutdown report: ${json}`,
   deadline: (ms: number) => `Shutdown did not finish within the ${ms} ms deadline; exiting now`,

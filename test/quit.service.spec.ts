@@ -241,3 +241,42 @@ describe('QuitService.signal', () => {
     expect(warnings).toEqual([]);
   });
 });
+
+describe('the transports phase (one drainer standing in for a server)', () => {
+  /** A drainer whose drain ends only when told, and whose force-close can hang. */
+  function drainer(opts: { forceHangs?: boolean } = {}) {
+    let finish!: () => void;
+    const drained = new Promise<void>((r) => (finish = r));
+    return {
+      transport: 'tcp' as const,
+      name: 'tcp:test',
+      stopIntake: () => undefined,
+      drain: () => drained,
+      forceClose: () => {
+        if (opts.forceHangs) return new Promise<void>(() => undefined);
+        finish(); // what closing does: the drain's promise settles right after
+        return undefined;
+      },
+      pending: () => ['tcp:test: 1 message(s) in flight'],
+    };
+  }
+
+  it('reports a drainer force-closed at the timeout once, even when its drain settles afterwards', async () => {
+    const { quit, events } = await boot({ phaseTimeouts: { transports: 50 } }, []);
+    quit.addDrainer(drainer());
+    const report = await quit.begin('close');
+    await sleep(10);
+    const drainedEvents = events.filter((e) => e.type === 'transport.drained' && e.name === 'tcp:test');
+    expect(drainedEvents).toEqual([expect.objectContaining({ forced: true })]);
+    expect(report.pending).toEqual(['transports: tcp:test: 1 message(s) in flight']);
+    expect(report.failures).toEqual([]);
+  });
+
+  it('does not wait for ever on a force-close that hangs: it is reported and the pipeline goes on', async () => {
+    const { quit } = await boot({ timeoutMs: 1_200, phaseTimeouts: { transports: 50 } }, []);
+    quit.addDrainer(drainer({ forceHangs: true }));
+    const report = await quit.begin('close');
+    expect(report.failures.map((f) => f.message)).toEqual(['Force-closing tcp:test did not finish before the deadline']);
+    expect(report.phases.map((p) => p.phase)).toEqual(['fire', 'readiness', 'transports', 'workers', 'hooks']);
+  });
+});

@@ -151,27 +151,38 @@ export class QuitPipeline {
     this.livePending(() => [...open].flatMap((d) => d.pending()));
     const drained = Promise.all(
       drainers.map(async (d) => {
+        let error: unknown;
         try {
           await d.drain();
-        } catch (error) {
-          this.fail('transports', d.name, QuitMessages.drainFailed(d.name), error);
+        } catch (e) {
+          error = e ?? new Error('drain rejected');
         }
-        open.delete(d);
+        // Force-closed already at the phase timeout: reported as such, not a second time.
+        if (!open.delete(d)) return;
+        if (error !== undefined) this.fail('transports', d.name, QuitMessages.drainFailed(d.name), error);
         this.input.emit({ type: 'transport.drained', transport: d.transport, name: d.name, at: Date.now(), forced: false });
       }),
     );
     const inTime = await settleWithin(drained, budget);
     if (inTime) return none;
     const left = [...open];
+    open.clear();
     const pending = left.flatMap((d) => d.pending());
-    for (const d of left) {
-      open.delete(d);
-      try {
-        await d.forceClose();
-      } catch (error) {
-        this.fail('transports', d.name, QuitMessages.drainFailed(d.name), error);
-      }
-      this.input.emit({ type: 'transport.drained', transport: d.transport, name: d.name, at: Date.now(), forced: true });
+    // Together, and bounded too: a force-close that hangs must not hold the pipeline. It
+    // gets at least a second even at the deadline (where the exit policy may end the
+    // process anyway): destroying sockets takes a few ticks, not a timeout.
+    const forced = Promise.all(
+      left.map(async (d) => {
+        try {
+          await d.forceClose();
+        } catch (error) {
+          this.fail('transports', d.name, QuitMessages.drainFailed(d.name), error);
+        }
+        this.input.emit({ type: 'transport.drained', transport: d.transport, name: d.name, at: Date.now(), forced: true });
+      }),
+    );
+    if (!(await settleWithin(forced, Math.max(FORCE_CLOSE_FLOOR_MS, this.deadline - now())))) {
+      this.fail('transports', 'transports', QuitMessages.forceCloseHung(left.map((d) => d.name)));
     }
     return { timedOut: true, pending };
   }
@@ -234,3 +245,4 @@ export class QuitPipeline {
 }
 
 const none: PhaseOutcome = { timedOut: false, pending: [] };
+const FORCE_CLOSE_FLOOR_MS = 1_000;

@@ -3,17 +3,11 @@
  * signals. Each asserts the exit code, that the process exits by itself within the
  * deadline, what the report names, and that nothing accepted was lost.
  */
-import { afterEach, describe, expect, it } from '@jest/globals';
-import { Child, fixture } from './helpers/child.js';
+import { describe, expect, it } from '@jest/globals';
+import { Child, childStarter } from './helpers/child.js';
 import { get } from './helpers/http.js';
 
-const children: Child[] = [];
-function start(name: string, env: Record<string, string> = {}): Child {
-  const child = new Child(fixture(name), env);
-  children.push(child);
-  return child;
-}
-afterEach(() => children.splice(0).forEach((c) => c.stop()));
+const start = childStarter();
 
 /** Deadline of every cell, so that "exits by itself within the deadline" is checked. */
 const DEADLINE = 3_000;

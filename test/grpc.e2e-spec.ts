@@ -1,23 +1,18 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
-import { Child, fixture } from './helpers/child.js';
+import { Child, childStarter } from './helpers/child.js';
 import { get } from './helpers/http.js';
 import { serverStream, slow, workClient } from './src/grpc-proto.js';
 
-const children: Child[] = [];
+const startChild = childStarter();
 const clients: Array<{ close(): void }> = [];
-function start(env: Record<string, string>): Child {
-  const child = new Child(fixture('grpc-app'), env);
-  children.push(child);
-  return child;
-}
+const start = (env: Record<string, string>) => startChild('grpc-app', env);
 function client(port: number) {
   const c = workClient(port);
   clients.push(c);
   return c;
 }
 afterEach(() => {
-  children.splice(0).forEach((c) => c.stop());
   clients.splice(0).forEach((c) => c.close());
 });
 

@@ -2,9 +2,9 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
-import net from 'node:net';
 import { WebSocket } from 'ws';
 import { Child, fixture } from './helpers/child.js';
+import { freePort } from './helpers/ports.js';
 import { tlsFiles } from './src/http-tls.js';
 
 const children: Child[] = [];
@@ -160,17 +160,6 @@ describe.each(['express', 'fastify'])('long-lived responses at SIGTERM (%s)', (p
     expect(exit).toMatchObject({ code: 1, signal: null });
   });
 });
-
-/** A port free right now on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 describe('a gateway on a port of its own', () => {
   it('is found through its @WebSocketServer() property: a socket open at SIGTERM and one opened during the drain both get 1001', async () => {

@@ -1,14 +1,9 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import { Child, fixture } from './helpers/child.js';
+import { describe, expect, it } from '@jest/globals';
+import { Child, childStarter } from './helpers/child.js';
 import { get } from './helpers/http.js';
 
-const children: Child[] = [];
-function start(env: Record<string, string> = {}): Child {
-  const child = new Child(fixture('lifecycle.app'), env);
-  children.push(child);
-  return child;
-}
-afterEach(() => children.splice(0).forEach((c) => c.stop()));
+const startChild = childStarter();
+const start = (env: Record<string, string> = {}) => startChild('lifecycle.app', env);
 
 const OK_REPORT = 'report {"ok":true,"pending":[],"failures":[]}';
 
@@ -97,25 +92,28 @@ describe('the quit pipeline runs before any onModuleDestroy', () => {
   });
 });
 
+/** A shutdown with nothing in flight whose first hook misbehaves: the rest goes on, exit 1. */
+const misbehavingHookRun = (mode: string, report: string) => [
+  'phase.fire',
+  'phase.readiness',
+  'phase.transports',
+  'phase.workers',
+  'phase.hooks',
+  `hook.${mode}`,
+  'hook.flush',
+  report,
+  'pool.destroy',
+  'hooks.destroy',
+  'exit 1',
+];
+
 describe('process policy', () => {
   it('a hanging hook ends at its timeout, the next hook still runs, the report names it, exit is non-zero', async () => {
     const app = start({ HOOK: 'hang' });
     await app.ready();
     app.kill('SIGTERM');
     const exit = await app.exited;
-    expect(shutdownEvents(app)).toEqual([
-      'phase.fire',
-      'phase.readiness',
-      'phase.transports',
-      'phase.workers',
-      'phase.hooks',
-      'hook.hang',
-      'hook.flush',
-      'report {"ok":false,"pending":["hooks: Hooks@misbehave"],"failures":["Hooks@misbehave"]}',
-      'pool.destroy',
-      'hooks.destroy',
-      'exit 1',
-    ]);
+    expect(shutdownEvents(app)).toEqual(misbehavingHookRun('hang', 'report {"ok":false,"pending":["hooks: Hooks@misbehave"],"failures":["Hooks@misbehave"]}'));
     expect(exit.code).toBe(1);
     expect(app.output()).toContain('Quit hook Hooks@misbehave did not finish within 300 ms');
     // Cut at the hook's 300 ms timeout, not at the 5 s deadline.
@@ -128,19 +126,7 @@ describe('process policy', () => {
     await app.ready();
     app.kill('SIGTERM');
     const exit = await app.exited;
-    expect(shutdownEvents(app)).toEqual([
-      'phase.fire',
-      'phase.readiness',
-      'phase.transports',
-      'phase.workers',
-      'phase.hooks',
-      'hook.throw',
-      'hook.flush',
-      'report {"ok":false,"pending":[],"failures":["Hooks@misbehave"]}',
-      'pool.destroy',
-      'hooks.destroy',
-      'exit 1',
-    ]);
+    expect(shutdownEvents(app)).toEqual(misbehavingHookRun('throw', 'report {"ok":false,"pending":[],"failures":["Hooks@misbehave"]}'));
     expect(exit.code).toBe(1);
     expect(app.output()).toContain('Quit hook Hooks@misbehave failed: hook exploded');
   });

@@ -3,19 +3,14 @@ import { Logger } from '@nestjs/common';
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
 import { Redis } from 'ioredis';
 import { lastValueFrom } from 'rxjs';
-import { Child, fixture } from './helpers/child.js';
+import { Child, childStarter } from './helpers/child.js';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
 
 // The test's own Redis and TCP clients: keep their connection logs out of the output.
 Logger.overrideLogger(['error']);
 
-const children: Child[] = [];
+const start = childStarter();
 const clients: ClientProxy[] = [];
-function start(name: string, env: Record<string, string> = {}): Child {
-  const child = new Child(fixture(name), env);
-  children.push(child);
-  return child;
-}
 async function client(transport: Transport.TCP | Transport.REDIS, port: number): Promise<ClientProxy> {
   const c = ClientProxyFactory.create({ transport, options: { host: '127.0.0.1', port } } as never) as unknown as ClientProxy;
   clients.push(c);
@@ -23,7 +18,6 @@ async function client(transport: Transport.TCP | Transport.REDIS, port: number):
   return c;
 }
 afterEach(async () => {
-  children.splice(0).forEach((c) => c.stop());
   await Promise.all(clients.splice(0).map((c) => c.close()));
 });
 

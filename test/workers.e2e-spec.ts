@@ -1,19 +1,13 @@
 import 'reflect-metadata';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import { QuitModule, QuitService, TrackedWorker } from '../lib/index.js';
-import { Child, fixture } from './helpers/child.js';
+import { childStarter } from './helpers/child.js';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
 
-const children: Child[] = [];
-function start(name: string, env: Record<string, string> = {}): Child {
-  const child = new Child(fixture(name), env);
-  children.push(child);
-  return child;
-}
-afterEach(() => children.splice(0).forEach((c) => c.stop()));
+const start = childStarter();
 
 describe('a hand-written consumer loop (quit.signal + trackWorker) over a Redis list', () => {
   let redis: RedisServer;

@@ -1,3 +1,4 @@
+import { afterEach } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -94,4 +95,18 @@ export class Child {
   stop(): void {
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
   }
+}
+
+/**
+ * A starter for fixture apps of this test file: each child still running when its test
+ * ends is killed, so that a failed test leaves no process behind.
+ */
+export function childStarter(): (name: string, env?: Record<string, string>) => Child {
+  const running: Child[] = [];
+  afterEach(() => running.splice(0).forEach((c) => c.stop()));
+  return (name, env = {}) => {
+    const child = new Child(fixture(name), env);
+    running.push(child);
+    return child;
+  };
 }

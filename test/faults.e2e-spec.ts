@@ -131,6 +131,17 @@ describe('fault matrix', () => {
     expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
   });
 
+  it('two apps in one process: the signal Nest re-raises for the first one closed is not a second signal for the other', async () => {
+    const app = start('two-apps');
+    await app.ready();
+    app.kill('SIGTERM');
+    const exit = await app.exited;
+    // A closes while B's hook runs (the two shut down side by side); B then finishes whole.
+    expect(app.events().slice(0, 2).sort()).toEqual(['a.destroy', 'b.hook.start']);
+    expect(app.events().slice(2)).toEqual(['b.hook.end', 'b.destroy']);
+    expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
+  });
+
   it('several apps in one process: no listener left behind, no MaxListenersExceededWarning', async () => {
     const app = start('multi-app', { APPS: '15', CONCURRENT: '12' });
     const exit = await app.exited;

@@ -22,6 +22,8 @@ export class QuitExitPolicy implements SignalSubscriber {
   private signalled = false;
   /** A signal that came before the app was bootstrapped, for the pipeline to start with. */
   private earlySignal?: NodeJS.Signals;
+  /** The signal Nest will re-raise at the end: the first outside one, or the one quit() raised. */
+  private endSignal?: NodeJS.Signals;
   private bootstrapped = false;
   private deadline?: NodeJS.Timeout;
   private unsubscribe?: () => void;
@@ -55,6 +57,7 @@ export class QuitExitPolicy implements SignalSubscriber {
       return;
     }
     this.signalled = true;
+    this.endSignal ??= signal;
     this.setOwnsProcess();
     if (this.quit.trigger !== undefined) return; // joins the shutdown under way (close() or quit())
     if (this.bootstrapped) {
@@ -76,7 +79,11 @@ export class QuitExitPolicy implements SignalSubscriber {
     if (!this.ownsProcess) return;
     const report = this.quit.report;
     const code = report && !report.ok ? this.quit.options.failureExitCode : this.quit.options.exitCode;
-    if (code === undefined) return; // Nest ends the process: it re-raises the signal.
+    if (code === undefined) {
+      // Nest ends the process: it re-raises the signal.
+      if (this.endSignal) signalHub.expectReraise(this.endSignal);
+      return;
+    }
     this.quit.options.logger?.log(QuitMessages.exiting(code));
     this.exit(code);
   }
@@ -103,9 +110,14 @@ export class QuitExitPolicy implements SignalSubscriber {
   private closeApp(): void {
     const [signal] = signalHub.handled(this.signals);
     if (!signal) {
+      // Nothing can close the app: do not keep signals away from Node's default action,
+      // and leave the process to whoever calls app.close().
       this.quit.options.logger?.warn(QuitMessages.noShutdownHooks());
+      this.holding = false;
+      signalHub.sync();
       return;
     }
+    this.endSignal = signal;
     this.setOwnsProcess();
     signalHub.raise(signal);
   }

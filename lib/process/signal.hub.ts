@@ -25,6 +25,8 @@ class SignalHub {
   private readonly listeners = new Map<NodeJS.Signals, (signal: NodeJS.Signals) => void>();
   private raising = false;
   private watching = false;
+  /** Signals Nest is about to re-raise (`process.kill`) once an app is closed, by count. */
+  private readonly reraises = new Map<NodeJS.Signals, number>();
 
   subscribe(subscriber: SignalSubscriber): () => void {
     this.subscribers.add(subscriber);
@@ -66,6 +68,16 @@ class SignalHub {
     }
   }
 
+  /**
+   * An app closed by `signal` is done and Nest will now re-raise it to end the process.
+   * While the hub still listens (another app in the process is shutting down), that
+   * delivery is Nest's, not an outside signal: it reaches the subscribers as self-raised,
+   * so that the other app does not take it for a second signal and exit at once.
+   */
+  expectReraise(signal: NodeJS.Signals): void {
+    if (this.listeners.has(signal)) this.reraises.set(signal, (this.reraises.get(signal) ?? 0) + 1);
+  }
+
   private wantedSignals(): Set<NodeJS.Signals> {
     return new Set([...this.subscribers].flatMap((s) => s.signals));
   }
@@ -78,7 +90,9 @@ class SignalHub {
   private attach(signal: NodeJS.Signals): void {
     if (this.listeners.has(signal)) return;
     const listener = (received: NodeJS.Signals) => {
-      const selfRaised = this.raising;
+      const reraised = this.reraises.get(signal) ?? 0;
+      if (reraised) this.reraises.set(signal, reraised - 1);
+      const selfRaised = this.raising || reraised > 0;
       for (const s of [...this.subscribers]) if (s.signals.includes(signal)) s.onSignal(received ?? signal, selfRaised);
     };
     this.listeners.set(signal, listener);
@@ -90,13 +104,13 @@ class SignalHub {
     const listener = this.listeners.get(signal);
     if (!listener) return;
     this.listeners.delete(signal);
+    this.reraises.delete(signal);
     process.removeListener(signal, listener);
   }
 
   private readonly onNewListener = (event: string | symbol, listener: unknown) => {
     // Emitted before the listener is added: attach now and stay first in line.
     if (typeof event !== 'string' || this.listeners.has(event as NodeJS.Signals)) return;
-    if (listener === this.listeners.get(event as NodeJS.Signals)) return;
     if (this.wantedSignals().has(event as NodeJS.Signals)) this.attach(event as NodeJS.Signals);
   };
 

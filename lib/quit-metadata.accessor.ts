@@ -4,7 +4,7 @@ import type { OnQuitOptions } from './interfaces/quit-hook.interface.js';
 import type { TrackedWorkerOptions } from './interfaces/tracked-worker.interface.js';
 import { ON_QUIT_METADATA, TRACKED_WORKER_METADATA } from './quit.constants.js';
 
-/** The only code that reads the module's decorator metadata. */
+/** Reads `@OnQuit()` and `@TrackedWorker()` metadata for the explorer. */
 @Injectable()
 export class QuitMetadataAccessor {
   constructor(private readonly reflector: Reflector) {}

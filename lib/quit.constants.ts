@@ -25,8 +25,6 @@ export const QUIT_TRACKER = Symbol.for('nestjs-quit:tracker');
  */
 export const QUIT_WHEN_QUITTING = Symbol.for('nestjs-quit:when_quitting');
 
-/** The phases of a shutdown, in the order they run. */
-export const QUIT_PHASES = ['fire', 'readiness', 'transports', 'workers', 'hooks'] as const;
 
 /**
  * A static property of the module's own module classes: the `distance` the lifecycle

@@ -22,12 +22,19 @@ export class QuitExplorer implements OnModuleInit {
 
   onModuleInit(): void {
     const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
-    for (const wrapper of wrappers) this.explore(wrapper);
+    // One instance can stand behind several wrappers (an alias, a provider exported and
+    // re-provided): its hooks must be registered once.
+    const seen = new WeakSet<object>();
+    for (const wrapper of wrappers) {
+      const { instance } = wrapper;
+      if (wrapper.isAlias || !instance || typeof instance !== 'object' || seen.has(instance)) continue;
+      seen.add(instance);
+      this.explore(wrapper);
+    }
   }
 
   private explore(wrapper: InstanceWrapper): void {
     const { instance } = wrapper;
-    if (!instance || typeof instance !== 'object') return;
     const proto = Object.getPrototypeOf(instance);
     if (!proto || proto === Object.prototype) return;
     const className = instance.constructor?.name ?? String(wrapper.name);
@@ -43,12 +50,14 @@ export class QuitExplorer implements OnModuleInit {
         this.quit.options.logger?.warn(QuitMessages.requestScoped(onQuit ? '@OnQuit()' : '@TrackedWorker()', where));
         continue;
       }
+      if (onQuit && worker) throw new Error(QuitMessages.hookAndWorker(where));
       if (worker) tracked = true;
       if (onQuit) {
         try {
           this.quit.onQuit((signal) => instance[method](signal), { ...onQuit, name: onQuit.name ?? where });
         } catch (error) {
-          throw new Error(`@OnQuit() on ${where}: ${(error as Error).message}`);
+          if (error instanceof Error) error.message = `@OnQuit() on ${where}: ${error.message}`;
+          throw error;
         }
       }
     }

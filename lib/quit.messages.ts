@@ -7,7 +7,8 @@ export const QuitMessages = {
   hookTimedOut: (name: string, ms: number) => `Quit hook ${name} did not finish within ${ms} ms`,
   hookNotRun: (name: string) => `Quit hook ${name} did not run: the hooks phase ran out of time`,
   drainFailed: (name: string) => `Draining ${name} failed`,
-  forceCloseHung: (names: string[]) => `Force-closing ${names.join(', ')} did not finish before the deadline`,
+  phaseFailed: (phase: string) => `Phase "${phase}" failed`,
+  forceCloseHung: (names: string[]) => `Force-closing ${names.join(', ')} did not finish within 1 s`,
   finished: (ms: number, ok: boolean) => `Quit pipeline finished in ${ms} ms${ok ? '' : ' with problems (see the report)'}`,
   report: (json: string) => `Shutdown report: ${json}`,
   deadline: (ms: number) => `Shutdown did not finish within the ${ms} ms deadline; exiting now`,
@@ -16,6 +17,8 @@ export const QuitMessages = {
   exiting: (code: number) => `Exiting with code ${code}`,
   requestScoped: (decorator: string, target: string) =>
     `${decorator} on ${target} is ignored: the provider is not static (request or transient scope). Move it to a singleton provider.`,
+  hookAndWorker: (where: string) =>
+    `@OnQuit() and @TrackedWorker() on ${where}: a quit hook runs while quitting, when a tracked worker does not start. Keep one of them.`,
   noShutdownHooks: () =>
     'QuitService.quit() ran the quit pipeline, but nothing listens to a shutdown signal, so it cannot close the application: call app.enableShutdownHooks() in main.ts, or app.close() yourself.',
   workerAfterClose: (name: string) =>

@@ -25,7 +25,7 @@ export const QUIT_DEFAULTS = {
   hookTimeoutMs: 5_000,
   transportOrder: ['http', 'grpc', 'rpc'] as TransportKind[],
   http: { idleGraceMs: 250 },
-  signals: ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP'] as NodeJS.Signals[],
+  signals: ['SIGTERM', 'SIGINT'] as NodeJS.Signals[],
   failureExitCode: 1,
 } as const;
 
@@ -54,11 +54,16 @@ export function resolveQuitOptions(options: QuitModuleOptions | undefined | null
     if (!KNOWN_KEYS.has(key)) throw new QuitOptionsError(key, (o as Record<string, unknown>)[key], 'no such option');
   }
   const timeoutMs = duration('timeoutMs', o.timeoutMs, QUIT_DEFAULTS.timeoutMs, 1);
+  const readinessDelayMs = duration('readinessDelayMs', o.readinessDelayMs, QUIT_DEFAULTS.readinessDelayMs, 0);
+  // A delay as long as the deadline would leave no time to drain anything.
+  if (readinessDelayMs >= timeoutMs) {
+    throw new QuitOptionsError('readinessDelayMs', readinessDelayMs, `less than timeoutMs (${timeoutMs})`);
+  }
   const phases = section('phaseTimeouts', o.phaseTimeouts, ['transports', 'workers', 'hooks']);
   const http = section('http', o.http, ['idleGraceMs']);
   return {
     timeoutMs,
-    readinessDelayMs: duration('readinessDelayMs', o.readinessDelayMs, QUIT_DEFAULTS.readinessDelayMs, 0),
+    readinessDelayMs,
     phaseTimeouts: {
       transports: duration('phaseTimeouts.transports', phases.transports, QUIT_DEFAULTS.phaseTimeouts.transports, 0),
       workers: duration('phaseTimeouts.workers', phases.workers, QUIT_DEFAULTS.phaseTimeouts.workers, 0),
@@ -72,11 +77,6 @@ export function resolveQuitOptions(options: QuitModuleOptions | undefined | null
     failureExitCode: o.failureExitCode === undefined ? QUIT_DEFAULTS.failureExitCode : exitCode('failureExitCode', o.failureExitCode),
     logger: logger(o.logger),
   };
-}
-
-/** Checks a timeout given to one hook or worker (`@OnQuit({ timeoutMs })`, `onQuit(h, { timeoutMs })`). */
-export function checkDuration(option: string, value: unknown, min = 1): number | undefined {
-  return value === undefined ? undefined : duration(option, value, 0, min);
 }
 
 function duration(option: string, value: unknown, fallback: number, min: number): number {

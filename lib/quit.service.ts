@@ -97,9 +97,16 @@ export class QuitService {
     return this.workers.start(name);
   }
 
-  /** Counts `work` until it settles, and returns it unchanged. */
+  /**
+   * Counts `work` until it settles, and returns it unchanged. Once the workers phase is
+   * over it returns a rejected promise instead (nothing would wait for the work).
+   */
   track<T>(work: Promise<T>, name = 'tracked promise'): Promise<T> {
-    return this.workers.track(work, name);
+    try {
+      return this.workers.track(work, name);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** @internal Adds a transport drainer for the transports phase. */
@@ -131,10 +138,14 @@ export class QuitService {
       skippedWorkerRuns: () => this.skipped,
       logger: this.options.logger,
     });
-    this.running = this.pipeline.run().then((report) => {
+    // The guard is set before the pipeline starts: its first steps run synchronously
+    // (fire aborts the signal, events go out), and a listener there may call quit() again.
+    let settle!: (report: QuitReport) => void;
+    this.running = new Promise((resolve) => (settle = resolve));
+    void this.pipeline.run().then((report) => {
       this.lastReport = report;
       this.events.next({ type: 'quit.ended', at: Date.now(), report });
-      return report;
+      settle(report);
     });
     return this.running;
   }

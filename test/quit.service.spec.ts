@@ -110,7 +110,7 @@ describe('QuitService', () => {
     const off = quit.onQuit(() => void seen.push('removed'));
     off();
     expect(() => quit.onQuit({} as never)).toThrow('QuitService.onQuit(');
-    expect(() => quit.onQuit(() => 1, { timeoutMs: -5 })).toThrow('"onQuit timeoutMs" is invalid: got -5');
+    expect(() => quit.onQuit(() => 1, { timeoutMs: -5 })).toThrow('onQuit option "timeoutMs" must be a finite number of milliseconds from 1 to 2147483647, got -5');
     await app.close();
     ctx = undefined;
     expect(seen).toEqual(['shutdown true', 'close', 'fn']);
@@ -276,7 +276,76 @@ describe('the transports phase (one drainer standing in for a server)', () => {
     const { quit } = await boot({ timeoutMs: 1_200, phaseTimeouts: { transports: 50 } }, []);
     quit.addDrainer(drainer({ forceHangs: true }));
     const report = await quit.begin('close');
-    expect(report.failures.map((f) => f.message)).toEqual(['Force-closing tcp:test did not finish before the deadline']);
+    expect(report.failures.map((f) => f.message)).toEqual(['Force-closing tcp:test did not finish within 1 s']);
     expect(report.phases.map((p) => p.phase)).toEqual(['fire', 'readiness', 'transports', 'workers', 'hooks']);
+  });
+});
+
+describe('edge cases a review found', () => {
+  @TrackedWorker()
+  @Injectable()
+  class TrackedClass {
+    runs = 0;
+    work() {
+      this.runs++;
+    }
+    @OnQuit()
+    closeUp() {
+      order.push('class-tracked closeUp ran');
+    }
+  }
+
+  it('a class-level @TrackedWorker() leaves the class\'s @OnQuit() method alone: the hook runs', async () => {
+    const { quit, ctx: app } = await boot({}, [TrackedClass]);
+    app.get(TrackedClass).work();
+    expect(app.get(TrackedClass).runs).toBe(1);
+    const report = await quit.begin('close');
+    expect(order).toEqual(['class-tracked closeUp ran']);
+    expect(report.skippedWorkerRuns).toBe(0);
+  });
+
+  it('a provider behind an alias registers its @OnQuit() hooks once', async () => {
+    const { ctx: app } = await boot({}, [Closers, { provide: 'CLOSERS', useExisting: Closers }]);
+    await app.close();
+    ctx = undefined;
+    expect(order.filter((o) => o.startsWith('first'))).toEqual(['first (order 0, registered first)']);
+  });
+
+  it('@OnQuit() and @TrackedWorker() on one method are refused at startup, naming it', async () => {
+    @Injectable()
+    class Both {
+      @OnQuit()
+      @TrackedWorker()
+      flush() {}
+    }
+    await expect(boot({}, [Both])).rejects.toThrow('@OnQuit() and @TrackedWorker() on Both@flush');
+  });
+
+  it('a phase with nothing to wait for is not a timeout, even with a zero timeout', async () => {
+    const { quit } = await boot({ phaseTimeouts: { transports: 0, workers: 0, hooks: 0 } }, []);
+    const report = await quit.begin('close');
+    expect(report).toMatchObject({ ok: true, pending: [], failures: [] });
+  });
+
+  it('quit() called from a listener of the abort signal joins the running shutdown', async () => {
+    const { quit, events } = await boot({}, []);
+    let joined: Promise<unknown> | undefined;
+    quit.signal.addEventListener('abort', () => (joined = quit.begin('quit')));
+    const first = quit.begin('close');
+    expect(joined).toBe(first);
+    await first;
+    expect(events.filter((e) => e.type === 'quit.started')).toHaveLength(1);
+  });
+
+  it('track() after the workers phase returns a rejected promise rather than throwing', async () => {
+    const { quit } = await boot({}, []);
+    await quit.begin('close');
+    await expect(quit.track(Promise.resolve(1), 'late')).rejects.toThrow('the workers phase of the shutdown is over');
+  });
+
+  it('a readiness delay as long as the deadline is refused', () => {
+    expect(() => QuitModule.forRoot({ timeoutMs: 1_000, readinessDelayMs: 1_000 })).toThrow(
+      'QuitModule option "readinessDelayMs" is invalid: got 1000; expected less than timeoutMs (1000).',
+    );
   });
 });

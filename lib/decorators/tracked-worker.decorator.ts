@@ -1,5 +1,5 @@
 import type { TrackedWorkerOptions } from '../interfaces/tracked-worker.interface.js';
-import { QUIT_TRACKER, QUIT_WHEN_QUITTING, TRACKED_WORKER_METADATA, TRACKED_WRAPPER } from '../quit.constants.js';
+import { ON_QUIT_METADATA, QUIT_TRACKER, QUIT_WHEN_QUITTING, TRACKED_WORKER_METADATA, TRACKED_WRAPPER } from '../quit.constants.js';
 import { QuitRejectedError } from '../errors/quit-rejected.error.js';
 import type { QuitService } from '../quit.service.js';
 
@@ -20,7 +20,8 @@ const LIFECYCLE_HOOKS = new Set([
  * begun, new calls do not start — except with `whenQuitting: 'run'`, the default on a
  * BullMQ `WorkerHost`'s `process()`: see `whenQuitting`.
  *
- * On a class, it tracks every method the class itself declares, lifecycle hooks aside.
+ * On a class, it tracks every method the class itself declares, lifecycle hooks and
+ * `@OnQuit()` methods aside.
  *
  * It stacks with `@Cron()`, `@Interval()`, a queue processor's `process()` and the like,
  * above or below them.
@@ -35,6 +36,8 @@ export function TrackedWorker(options: TrackedWorkerOptions = {}): MethodDecorat
     for (const name of Object.getOwnPropertyNames(proto)) {
       const own = Object.getOwnPropertyDescriptor(proto, name)!;
       if (LIFECYCLE_HOOKS.has(name) || typeof own.value !== 'function' || own.value[TRACKED_WRAPPER]) continue;
+      // A quit hook runs while quitting, when a tracked worker would not start.
+      if (Reflect.getMetadata(ON_QUIT_METADATA, own.value)) continue;
       Object.defineProperty(proto, name, { ...own, value: wrap(own.value, (target as Function).name, name, options) });
     }
     return undefined;

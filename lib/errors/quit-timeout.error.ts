@@ -1,4 +1,4 @@
-/** The reason given to work that a shutdown phase, or the overall deadline, cut off. */
+/** The abort reason a quit hook's signal carries when the hook's timeout cut it off. */
 export class QuitTimeoutError extends Error {
   constructor(
     readonly what: string,

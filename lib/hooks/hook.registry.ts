@@ -1,5 +1,4 @@
 import type { OnQuitOptions, QuitHandler, Unregister } from '../interfaces/quit-hook.interface.js';
-import { checkDuration } from '../quit.options.js';
 import { QuitMessages } from '../quit.messages.js';
 
 /** A registered quit hook, ready to run. */
@@ -21,7 +20,7 @@ export class HookRegistry {
     const hook: QuitHook = {
       ...toRunner(handler, options.name),
       order: order(options.order),
-      timeoutMs: checkDuration('onQuit timeoutMs', options.timeoutMs),
+      timeoutMs: timeout(options.timeoutMs),
       seq: this.seq++,
     };
     this.hooks.add(hook);
@@ -40,6 +39,14 @@ function order(value: unknown): number {
   if (value === undefined) return 0;
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     throw new TypeError(`onQuit option "order" must be a finite number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function timeout(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > 2_147_483_647) {
+    throw new TypeError(`onQuit option "timeoutMs" must be a finite number of milliseconds from 1 to 2147483647, got ${String(value)}`);
   }
   return value;
 }

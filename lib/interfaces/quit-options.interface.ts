@@ -68,10 +68,13 @@ export interface QuitModuleOptions {
   /** Options of the HTTP drainer. */
   http?: QuitHttpOptions;
   /**
-   * The process signals the module watches, for the second-signal and deadline
-   * handling. It only listens to a signal that something else (Nest's
-   * `enableShutdownHooks()`) listens to already, so it never changes what a signal does.
-   * @default ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP']
+   * The process signals that mean "shut down" for this app: the module watches them for
+   * the deadline and the second-signal handling, and starts the quit pipeline on them.
+   * It listens to one only while something else (Nest's `enableShutdownHooks()`, or a
+   * `process.on(…)` of yours) listens to it too, so Node's default action for a signal
+   * is never taken away by the module alone. Leave out a signal your app uses for
+   * something else (SIGHUP to reopen logs, say).
+   * @default ['SIGTERM', 'SIGINT']
    */
   signals?: NodeJS.Signals[];
   /**

@@ -5,6 +5,7 @@ import type { QuitEvent, QuitPhase } from '../interfaces/quit-event.interface.js
 import type { QuitFailure, QuitPhaseReport, QuitReport, QuitTrigger } from '../interfaces/quit-report.interface.js';
 import type { TransportDrainer } from '../interfaces/transport-drainer.interface.js';
 import type { ResolvedQuitOptions } from '../quit.options.js';
+import { QuitTimeoutError } from '../errors/quit-timeout.error.js';
 import { QuitMessages } from '../quit.messages.js';
 import { WorkerTracker } from '../workers/worker.tracker.js';
 import { now, round, settleWithin, sleep } from './timing.js';
@@ -110,7 +111,7 @@ export class QuitPipeline {
       outcome = await body(budget);
     } catch (error) {
       // A phase body only throws on a bug of ours; record it and go on.
-      this.fail(phase, phase, QuitMessages.drainFailed(phase), error);
+      this.fail(phase, phase, QuitMessages.phaseFailed(phase), error);
       outcome = none;
     }
     // (1 ms of slack: timers fire on whole milliseconds.)
@@ -128,6 +129,7 @@ export class QuitPipeline {
   }
 
   private async drainTransports(budget: number): Promise<PhaseOutcome> {
+    const phaseEnd = now() + budget;
     const order = this.input.options.transportOrder;
     const rank = (d: TransportDrainer) => {
       const i = order.indexOf(d.transport);
@@ -163,14 +165,14 @@ export class QuitPipeline {
         this.input.emit({ type: 'transport.drained', transport: d.transport, name: d.name, at: Date.now(), forced: false });
       }),
     );
-    const inTime = await settleWithin(drained, budget);
+    // Stopping intake (a broker's confirmation) counts against the phase too.
+    const inTime = await settleWithin(drained, phaseEnd - now());
     if (inTime) return none;
     const left = [...open];
     open.clear();
     const pending = left.flatMap((d) => d.pending());
-    // Together, and bounded too: a force-close that hangs must not hold the pipeline. It
-    // gets at least a second even at the deadline (where the exit policy may end the
-    // process anyway): destroying sockets takes a few ticks, not a timeout.
+    // Together, and bounded too: a force-close that hangs (a broker's own close) must not
+    // eat the time of the workers and the hooks, which close the pools.
     const forced = Promise.all(
       left.map(async (d) => {
         try {
@@ -181,7 +183,7 @@ export class QuitPipeline {
         this.input.emit({ type: 'transport.drained', transport: d.transport, name: d.name, at: Date.now(), forced: true });
       }),
     );
-    if (!(await settleWithin(forced, Math.max(FORCE_CLOSE_FLOOR_MS, this.deadline - now())))) {
+    if (!(await settleWithin(forced, FORCE_CLOSE_MS))) {
       this.fail('transports', 'transports', QuitMessages.forceCloseHung(left.map((d) => d.name)));
     }
     return { timedOut: true, pending };
@@ -219,7 +221,7 @@ export class QuitPipeline {
       error = e ?? new Error('rejected');
     });
     const inTime = await settleWithin(work, timeoutMs);
-    if (!inTime) abort.abort(new Error(QuitMessages.hookTimedOut(hook.name, round(timeoutMs))));
+    if (!inTime) abort.abort(new QuitTimeoutError(`Quit hook ${hook.name}`, round(timeoutMs)));
     if (!inTime) this.fail('hooks', hook.name, QuitMessages.hookTimedOut(hook.name, round(timeoutMs)));
     else if (error !== undefined) this.fail('hooks', hook.name, QuitMessages.hookFailed(hook.name), error);
     this.input.emit({
@@ -245,4 +247,5 @@ export class QuitPipeline {
 }
 
 const none: PhaseOutcome = { timedOut: false, pending: [] };
-const FORCE_CLOSE_FLOOR_MS = 1_000;
+/** How long force-closing the transports left at the phase timeout may take. */
+const FORCE_CLOSE_MS = 1_000;

@@ -5,11 +5,13 @@
  * the event loop half-way through with exit code 0.
  */
 export function settleWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  if (ms <= 0) return Promise.race([work.then(() => true, () => true), Promise.resolve(false)]);
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
+    // With no time left, work that has already settled still counts as in time: the
+    // check waits for the next turn of the event loop, after every pending reaction.
+    const timer = ms > 0 ? setTimeout(() => resolve(false), ms) : setImmediate(() => resolve(false));
     const settle = () => {
-      clearTimeout(timer);
+      if (ms > 0) clearTimeout(timer as NodeJS.Timeout);
+      else clearImmediate(timer as NodeJS.Immediate);
       resolve(true);
     };
     work.then(settle, settle);

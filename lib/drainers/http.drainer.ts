@@ -3,18 +3,16 @@ import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { TransportDrainer } from '../interfaces/transport-drainer.interface.js';
+import { settleWithin } from '../pipeline/timing.js';
+import { IdleSweeper, type IdleConnection } from './idle-sweeper.js';
 
-interface Connection {
+interface Connection extends IdleConnection {
   socket: Socket;
   /**
    * Its latest response. HTTP/1 answers in order, so once that one is written, so is
    * every earlier one: this is all it takes to tell a busy connection from an idle one.
    */
   latest?: ServerResponse;
-  /** Known from the start of the drain on (see `stopIntake`). */
-  idleSince: number;
-  /** `socket.bytesRead` when it went idle: more bytes since mean a request is arriving. */
-  bytesAtIdle: number;
 }
 
 /** A response's connection, kept on the response for its 'close' listener. */
@@ -57,15 +55,11 @@ export const FORCE_CLOSE_GRACE_MS = 500;
  */
 export class HttpDrainer implements TransportDrainer {
   readonly transport = 'http' as const;
-  private readonly connections = new Map<Socket, Connection>();
+  /** The HTTP/1 connections, closed by the idle rule during the drain. */
+  private readonly idle: IdleSweeper<Connection>;
   /** HTTP/2 sessions and their open (compatibility API) responses. */
   private readonly sessions = new Map<Http2Session, Set<Http2ServerResponse>>();
   private draining = false;
-  /** Past the phase timeout: sockets are closed as soon as their last response is out. */
-  private forcing = false;
-  private sweepTimer?: NodeJS.Timeout;
-  private sweepQueued = false;
-  private drained?: () => void;
   private label = 'http';
   /** One listener for every response, told apart by `this` (the response). */
   private readonly onResponseClose: (this: TrackedResponse) => void;
@@ -75,6 +69,12 @@ export class HttpDrainer implements TransportDrainer {
     private readonly idleGraceMs: number,
   ) {
     const drainer = this;
+    this.idle = new IdleSweeper<Connection>(idleGraceMs, {
+      busy,
+      // Ends the TLS session properly too; the socket is destroyed once that is written.
+      close: (socket) => socket.destroySoon(),
+      othersOpen: () => this.sessions.size > 0,
+    });
     this.onResponseClose = function (this: TrackedResponse) {
       drainer.responseClosed(this);
     };
@@ -97,30 +97,21 @@ export class HttpDrainer implements TransportDrainer {
     this.draining = true;
     if (this.server.listening) NetServer.prototype.close.call(this.server);
     for (const session of this.sessions.keys()) announceShutdown(session);
-    const now = Date.now();
-    for (const conn of this.connections.values()) {
-      // How long a socket had been idle is not recorded before the drain (that would
-      // cost every request): idle ones count as idle from now, which only errs on the safe side.
-      conn.idleSince = now;
-      conn.bytesAtIdle = conn.socket.bytesRead;
+    for (const conn of this.idle.connections.values()) {
       if (busy(conn)) this.follow(conn.latest as TrackedResponse, conn);
     }
   }
 
   drain(): Promise<void> {
-    return new Promise((resolve) => {
-      this.drained = resolve;
-      this.requestSweep();
-      // Sessions that were told about the shutdown get the final GOAWAY a grace later.
-      if (this.sessions.size) setTimeout(() => this.sessions.forEach((_, s) => s.close()), this.idleGraceMs).unref();
-    });
+    // Sessions that were told about the shutdown get the final GOAWAY a grace later.
+    if (this.sessions.size) setTimeout(() => this.sessions.forEach((_, s) => s.close()), this.idleGraceMs).unref();
+    return this.idle.start();
   }
 
   async forceClose(): Promise<void> {
-    clearTimeout(this.sweepTimer);
-    this.drained = undefined;
-    this.forcing = true;
-    for (const conn of this.connections.values()) {
+    // Past the phase timeout: sockets close as soon as their last response is out.
+    this.idle.closeIdleNow();
+    for (const conn of this.idle.connections.values()) {
       if (busy(conn)) endNow(conn.latest!);
       else conn.socket.destroy();
     }
@@ -128,41 +119,25 @@ export class HttpDrainer implements TransportDrainer {
       for (const res of responses) endNow(res);
       session.close();
     }
-    const closed = new Promise<void>((resolve) => {
-      const check = () => {
-        if (this.connections.size === 0 && this.sessions.size === 0) resolve();
-      };
-      this.drained = check;
-      check();
-    });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, FORCE_CLOSE_GRACE_MS)))]);
-    clearTimeout(timer);
+    await settleWithin(this.idle.start(), FORCE_CLOSE_GRACE_MS);
+    this.idle.stop();
     for (const session of this.sessions.keys()) session.destroy();
-    for (const { socket } of this.connections.values()) socket.destroy();
+    for (const { socket } of this.idle.connections.values()) socket.destroy();
   }
 
   pending(): string[] {
     let requests = 0;
-    for (const conn of this.connections.values()) if (busy(conn)) requests++;
+    for (const conn of this.idle.connections.values()) if (busy(conn)) requests++;
     let streams = 0;
     for (const responses of this.sessions.values()) streams += responses.size;
-    const parts = [`${requests} request(s) in flight`, `${this.connections.size} connection(s) open`];
+    const parts = [`${requests} request(s) in flight`, `${this.idle.connections.size} connection(s) open`];
     if (this.sessions.size) parts.push(`${this.sessions.size} HTTP/2 session(s) open with ${streams} stream(s)`);
     return [`${this.name}: ${parts.join(', ')}`];
   }
 
   private track(socket: Socket): Connection | undefined {
     if ((socket as Socket & { [H2_SOCKET]?: boolean })[H2_SOCKET]) return undefined;
-    let conn = this.connections.get(socket);
-    if (conn) return conn;
-    conn = { socket, idleSince: Date.now(), bytesAtIdle: socket.bytesRead };
-    this.connections.set(socket, conn);
-    socket.once('close', () => {
-      this.connections.delete(socket);
-      this.requestSweep();
-    });
-    return conn;
+    return this.idle.track(socket, () => ({ socket }));
   }
 
   private onRequest(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void {
@@ -170,7 +145,7 @@ export class HttpDrainer implements TransportDrainer {
     // The hot path of every request: a lookup and an assignment, no listener until the
     // drain (a 'close' listener and closure per response showed up as a few percent of a
     // trivial route's CPU; this costs tens of nanoseconds, see the HTTP benchmark).
-    const conn = this.connections.get(req.socket as Socket) ?? this.track(req.socket as Socket);
+    const conn = this.idle.connections.get(req.socket as Socket) ?? this.track(req.socket as Socket);
     if (!conn) return;
     conn.latest = res as ServerResponse;
     if (this.draining) this.follow(conn.latest as TrackedResponse, conn);
@@ -185,11 +160,7 @@ export class HttpDrainer implements TransportDrainer {
 
   private responseClosed(res: TrackedResponse): void {
     const conn = res[CONNECTION]!;
-    if (!busy(conn)) {
-      conn.idleSince = Date.now();
-      conn.bytesAtIdle = conn.socket.bytesRead;
-    }
-    this.requestSweep();
+    if (!busy(conn)) this.idle.idleFromNow(conn, conn.socket);
   }
 
   private onStream(req: Http2ServerRequest, res: Http2ServerResponse): void {
@@ -205,12 +176,12 @@ export class HttpDrainer implements TransportDrainer {
     // `track` (which runs after the server's own listener has made the session) skip it.
     const socket = session.socket as unknown as Record<symbol, boolean> | undefined;
     if (socket) socket[H2_SOCKET] = true;
-    for (const conn of this.connections.values()) {
-      if ((conn.socket as Socket & { [H2_SOCKET]?: boolean })[H2_SOCKET]) this.connections.delete(conn.socket);
+    for (const conn of this.idle.connections.values()) {
+      if ((conn.socket as Socket & { [H2_SOCKET]?: boolean })[H2_SOCKET]) this.idle.connections.delete(conn.socket);
     }
     session.once('close', () => {
       this.sessions.delete(session);
-      this.requestSweep();
+      this.idle.request();
     });
     if (this.draining) {
       announceShutdown(session);
@@ -225,7 +196,7 @@ export class HttpDrainer implements TransportDrainer {
    * listener of ours would silently keep such sockets open.
    */
   private watchUpgrades(): void {
-    const onUpgrade = (_req: IncomingMessage, socket: Socket) => this.connections.delete(socket);
+    const onUpgrade = (_req: IncomingMessage, socket: Socket) => this.idle.connections.delete(socket);
     let added = false;
     const add = () => {
       if (added) return;
@@ -234,41 +205,6 @@ export class HttpDrainer implements TransportDrainer {
     };
     if (this.server.listenerCount('upgrade') > 0) add();
     else this.server.on('newListener', (event) => event === 'upgrade' && add());
-  }
-
-  /** Sweeps in the check phase, after the poll phase has read whatever bytes had arrived. */
-  private requestSweep(): void {
-    if (!this.drained || this.sweepQueued) return;
-    this.sweepQueued = true;
-    setImmediate(() => {
-      this.sweepQueued = false;
-      this.sweep();
-    });
-  }
-
-  /** Closes the idle sockets whose grace is over; resolves the drain when none is left. */
-  private sweep(): void {
-    if (!this.draining || !this.drained) return;
-    clearTimeout(this.sweepTimer);
-    const now = Date.now();
-    let next = Infinity;
-    for (const conn of this.connections.values()) {
-      if (busy(conn)) continue;
-      if (conn.socket.bytesRead !== conn.bytesAtIdle) {
-        // Bytes of a request are arriving: not idle, whatever the clock says.
-        conn.idleSince = now;
-        conn.bytesAtIdle = conn.socket.bytesRead;
-      }
-      const due = this.forcing ? now : conn.idleSince + this.idleGraceMs;
-      // Ends the TLS session properly too; the socket is destroyed once that is written.
-      if (due <= now) conn.socket.destroySoon();
-      else next = Math.min(next, due);
-    }
-    if (this.connections.size === 0 && this.sessions.size === 0) {
-      this.drained();
-      return;
-    }
-    if (next !== Infinity) this.sweepTimer = setTimeout(() => this.requestSweep(), Math.max(1, next - now));
   }
 }
 

@@ -1,13 +1,11 @@
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
+import { IdleSweeper, type IdleConnection } from './idle-sweeper.js';
 import { RpcDrainer } from './rpc.drainer.js';
 import { markTcpClosing, type RpcStrategy } from './rpc.internals.js';
 
-interface Connection {
+interface Connection extends IdleConnection {
   inFlight: number;
-  idleSince: number;
-  /** `socket.bytesRead` when it went idle: more bytes since mean a message is arriving. */
-  bytesAtIdle: number;
 }
 
 /**
@@ -25,19 +23,22 @@ interface Connection {
  *   own `close()` destroys what is left.
  */
 export class TcpDrainer extends RpcDrainer {
-  private readonly connections = new Map<Socket, Connection>();
+  private readonly idle: IdleSweeper<Connection>;
   private readonly listener?: NetServer;
-  private draining = false;
-  private drained?: () => void;
-  private sweepTimer?: NodeJS.Timeout;
   private tcpLabel = 'tcp';
 
   constructor(
     strategy: RpcStrategy,
     closeNow: () => Promise<unknown>,
-    private readonly idleGraceMs: number,
+    idleGraceMs: number,
   ) {
     super(strategy, 'tcp', closeNow);
+    this.idle = new IdleSweeper<Connection>(idleGraceMs, {
+      // Ended already: waiting for the client's side to close.
+      busy: (conn, socket) => conn.inFlight > 0 || socket.writableEnded,
+      // FIN after the replies written.
+      close: (socket) => socket.end(),
+    });
     try {
       // Nest creates the net server in the strategy's constructor: every connection is seen.
       this.listener = strategy.unwrap?.<NetServer>();
@@ -55,26 +56,22 @@ export class TcpDrainer extends RpcDrainer {
   override stopIntake(): void {
     const address = this.listener?.address() as AddressInfo | string | null | undefined;
     if (address) this.tcpLabel = typeof address === 'string' ? `tcp:${address}` : `tcp:${address.port}`;
-    this.draining = true;
     markTcpClosing(this.strategy);
     if (this.listener?.listening) this.listener.close();
   }
 
   override async drain(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.drained = resolve;
-      this.sweep();
-    });
+    await this.idle.start();
     await super.drain();
   }
 
   override async forceClose(): Promise<void> {
-    clearTimeout(this.sweepTimer);
+    this.idle.stop();
     await super.forceClose();
   }
 
   override pending(): string[] {
-    return [`${this.name}: ${this.handlers.size} request(s) in flight, ${this.connections.size} connection(s) open`];
+    return [`${this.name}: ${this.handlers.size} request(s) in flight, ${this.idle.connections.size} connection(s) open`];
   }
 
   protected override onHandler(context: unknown): () => void {
@@ -90,47 +87,12 @@ export class TcpDrainer extends RpcDrainer {
       end();
       // After the reply is written (see InFlight#start).
       setImmediate(() => {
-        if (--conn.inFlight === 0) {
-          conn.idleSince = Date.now();
-          conn.bytesAtIdle = socket.bytesRead;
-        }
-        this.sweep();
+        if (--conn.inFlight === 0) this.idle.idleFromNow(conn, socket);
       });
     };
   }
 
   private track(socket: Socket): Connection {
-    let conn = this.connections.get(socket);
-    if (conn) return conn;
-    conn = { inFlight: 0, idleSince: Date.now(), bytesAtIdle: socket.bytesRead };
-    this.connections.set(socket, conn);
-    socket.once('close', () => {
-      this.connections.delete(socket);
-      this.sweep();
-    });
-    return conn;
-  }
-
-  /** Ends the connections whose idle grace is over; resolves the drain when none is left. */
-  private sweep(): void {
-    if (!this.draining || !this.drained) return;
-    clearTimeout(this.sweepTimer);
-    const now = Date.now();
-    let next = Infinity;
-    for (const [socket, conn] of this.connections) {
-      if (conn.inFlight > 0 || socket.writableEnded) continue;
-      if (socket.bytesRead !== conn.bytesAtIdle) {
-        conn.idleSince = now;
-        conn.bytesAtIdle = socket.bytesRead;
-      }
-      const due = conn.idleSince + this.idleGraceMs;
-      if (due <= now) socket.end();
-      else next = Math.min(next, due);
-    }
-    if (this.connections.size === 0) {
-      this.drained();
-      return;
-    }
-    if (next !== Infinity) this.sweepTimer = setTimeout(() => this.sweep(), Math.max(1, next - now));
+    return this.idle.track(socket, () => ({ inFlight: 0 }));
   }
 }

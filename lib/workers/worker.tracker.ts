@@ -43,10 +43,6 @@ export class WorkerTracker {
     return work;
   }
 
-  get inFlight(): number {
-    return this.total;
-  }
-
   /** Names and counts of the runs still in flight, e.g. `["report-cron x1"]`. */
   pending(): string[] {
     return [...this.running].map(([name, count]) => `${name} x${count}`);

@@ -27,6 +27,12 @@ export interface PipelineInput {
 
 interface PhaseOutcome {
   timedOut: boolean;
+  /**
+   * The phase used up its whole budget. Decided by the waits themselves, not by reading
+   * the clock afterwards: a timer may fire a fraction of a millisecond before the clock
+   * says the budget is over, and the outcome must not hang on that fraction.
+   */
+  exhausted?: boolean;
   pending: string[];
 }
 
@@ -63,7 +69,8 @@ export class QuitPipeline {
     });
     await this.phase('readiness', options.readinessDelayMs, async (budget) => {
       await sleep(Math.min(options.readinessDelayMs, budget));
-      return { timedOut: budget < options.readinessDelayMs, pending: [] };
+      const cut = budget < options.readinessDelayMs;
+      return { timedOut: cut, exhausted: cut, pending: [] };
     });
     await this.phase('transports', options.phaseTimeouts.transports, (budget) => this.drainTransports(budget));
     await this.phase('workers', options.phaseTimeouts.workers, async (budget) => {
@@ -71,7 +78,7 @@ export class QuitPipeline {
       const inTime = await settleWithin(this.input.workers.idle(), budget);
       const pending = inTime ? [] : this.input.workers.pending();
       this.input.workers.close();
-      return { timedOut: !inTime, pending };
+      return { timedOut: !inTime, exhausted: !inTime, pending };
     });
     await this.phase('hooks', options.phaseTimeouts.hooks, (budget) => this.runHooks(budget));
     return this.report();
@@ -114,8 +121,7 @@ export class QuitPipeline {
       this.fail(phase, phase, QuitMessages.phaseFailed(phase), error);
       outcome = none;
     }
-    // (1 ms of slack: timers fire on whole milliseconds.)
-    if (outcome.timedOut && budget < timeoutMs && now() >= this.deadline - 1) {
+    if (outcome.exhausted && budget < timeoutMs) {
       // Cut by the overall deadline, not by the phase's own timeout. Said while the phase
       // is still the current one, so that a process that must exit now (see the exit
       // policy) reports this phase and what it still waited for.
@@ -186,7 +192,7 @@ export class QuitPipeline {
     if (!(await settleWithin(forced, FORCE_CLOSE_MS))) {
       this.fail('transports', 'transports', QuitMessages.forceCloseHung(left.map((d) => d.name)));
     }
-    return { timedOut: true, pending };
+    return { timedOut: true, exhausted: true, pending };
   }
 
   private async runHooks(budget: number): Promise<PhaseOutcome> {
@@ -194,25 +200,29 @@ export class QuitPipeline {
     const pending: string[] = [];
     const hooks = this.input.hooks.ordered();
     let next = 0;
+    /** A hook was cut by what was left of the phase (not by its own timeout): no time is left. */
+    let exhausted = false;
     this.livePending(() => [...pending, ...hooks.slice(next).map((h) => h.name)]);
     for (const hook of hooks) {
       next++;
       const left = phaseEnd - now();
-      if (left <= 0) {
+      if (exhausted || left <= 0) {
+        exhausted = true;
         pending.push(hook.name);
         this.fail('hooks', hook.name, QuitMessages.hookNotRun(hook.name));
         continue;
       }
+      const own = hook.timeoutMs ?? this.input.options.hookTimeoutMs;
       // Counted as pending while it runs, for a forced exit's report.
       pending.push(hook.name);
-      if (await this.runHook(hook, left)) pending.pop();
+      if (await this.runHook(hook, Math.min(own, left))) pending.pop();
+      else if (own >= left) exhausted = true;
     }
-    return { timedOut: pending.length > 0, pending };
+    return { timedOut: pending.length > 0, exhausted, pending };
   }
 
   /** Runs one hook; false when it timed out. A hook that throws never stops the next one. */
-  private async runHook(hook: QuitHook, left: number): Promise<boolean> {
-    const timeoutMs = Math.min(hook.timeoutMs ?? this.input.options.hookTimeoutMs, left);
+  private async runHook(hook: QuitHook, timeoutMs: number): Promise<boolean> {
     const abort = new AbortController();
     const begin = now();
     this.input.emit({ type: 'hook.started', name: hook.name, at: Date.now() });

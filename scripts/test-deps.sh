@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# The tests start a real Redis (Redis transport, BullMQ) and a real HAProxy (rolling restart)
-# on loopback. Install Debian's packages when they are missing, so that `npm test` works on
-# a fresh machine; say what is missing when they cannot be installed.
+# The tests start real brokers on loopback (Redis for the Redis transport and BullMQ, NATS,
+# Mosquitto for MQTT, RabbitMQ) and a real HAProxy (rolling restart). Install Debian's
+# packages when they are missing, so that `npm test` works on a fresh machine; say what is
+# missing when they cannot be installed.
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
+command -v nats-server >/dev/null 2>&1 || need+=(nats-server)
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v rabbitmq-server >/dev/null 2>&1 || [ -x /usr/sbin/rabbitmq-server ] || need+=(rabbitmq-server)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "test-deps: installing ${need[*]} (Debian packages)" >&2

@@ -1,0 +1,116 @@
+/** How a protocol ends one of its connections. */
+export interface ConnectionProtocol<C> {
+  /**
+   * Says goodbye in the protocol's own words once nothing is in flight on `conn`: a
+   * WebSocket close 1001, a Socket.IO transport close the client reconnects from, the end
+   * of an SSE stream, a TCP FIN. The connection is then closed by the peer's answer, and
+   * its owner calls `closed(conn)`.
+   */
+  goodbye(conn: C): void;
+  /** Ends `conn` at once (the phase timeout). */
+  destroy(conn: C): void;
+}
+
+/**
+ * The drain of the connections that outlive a request — a WebSocket, a Socket.IO client,
+ * a Nest TCP client, an SSE stream are all one thing here: a connection on which messages
+ * start handlers. From the start of the drain each connection finishes the handlers it
+ * has started (their replies and acks are written), then says goodbye as soon as it has
+ * nothing in flight; a message that arrives after the goodbye is not started (the client
+ * sees the close and sends it elsewhere). The drain is over when every connection has
+ * closed: about as long as the slowest handler in flight, whatever the number of idle
+ * connections.
+ *
+ * State is one number per connection (the handlers in flight; negative once the goodbye
+ * was said), and each connection is visited only when its own state changes.
+ */
+export class PersistentConnections<C extends object> {
+  private readonly open = new Map<C, number>();
+  private draining = false;
+  private handlers = 0;
+  private empty?: () => void;
+  private emptied?: Promise<void>;
+
+  constructor(private readonly protocol: ConnectionProtocol<C>) {}
+
+  /** Connections open now. */
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** Message handlers running now, on every connection. */
+  get inFlight(): number {
+    return this.handlers;
+  }
+
+  /** Follows `conn` until `closed(conn)`. One that opens during the drain gets its goodbye at once. */
+  add(conn: C): void {
+    if (this.open.has(conn)) return;
+    this.open.set(conn, 0);
+    if (this.draining) this.leave(conn);
+  }
+
+  /** `conn` has closed, whoever closed it. */
+  closed(conn: C): void {
+    const state = this.open.get(conn);
+    if (state === undefined) return;
+    // Handlers still running on a connection the peer dropped are no longer waited for
+    // here: their replies have nowhere to go (the transport's own counter, if any, still
+    // waits for them).
+    if (state > 0) this.handlers -= state;
+    this.open.delete(conn);
+    this.check();
+  }
+
+  /**
+   * A message on `conn` is about to start its handler. False when the connection has said
+   * goodbye: the handler must not start. Every `true` must be matched by one `end(conn)`.
+   */
+  begin(conn: C): boolean {
+    const state = this.open.get(conn);
+    if (state === undefined) {
+      if (this.draining) return false;
+      this.open.set(conn, 1);
+    } else if (state < 0) {
+      return false;
+    } else {
+      this.open.set(conn, state + 1);
+    }
+    this.handlers++;
+    return true;
+  }
+
+  /** The handler started by `begin(conn)` has written its reply. */
+  end(conn: C): void {
+    const state = this.open.get(conn);
+    if (state === undefined || state <= 0) return;
+    this.handlers--;
+    this.open.set(conn, state - 1);
+    if (state === 1 && this.draining) this.leave(conn);
+  }
+
+  /** Starts the drain; resolves once every connection has closed. */
+  drain(): Promise<void> {
+    if (!this.draining) {
+      this.draining = true;
+      this.emptied = new Promise((resolve) => (this.empty = resolve));
+      for (const [conn, state] of this.open) if (state === 0) this.leave(conn);
+      this.check();
+    }
+    return this.emptied!;
+  }
+
+  /** Ends every connection still open (the phase timeout). */
+  forceClose(): void {
+    for (const conn of [...this.open.keys()]) this.protocol.destroy(conn);
+  }
+
+  private leave(conn: C): void {
+    this.open.set(conn, -1);
+    this.protocol.goodbye(conn);
+  }
+
+  private check(): void {
+    if (this.draining && this.open.size === 0) this.empty?.();
+  }
+}

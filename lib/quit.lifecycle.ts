@@ -1,6 +1,6 @@
 import { Injectable, Optional, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
-import { discoverDrainers } from './drainers/index.js';
+import { discoverDrainers, prepareDrainers } from './drainers/index.js';
 import { QuitExitPolicy } from './process/exit.policy.js';
 import { QUIT_HOOK_DISTANCE } from './quit.constants.js';
 import { QuitMessages } from './quit.messages.js';
@@ -19,6 +19,7 @@ export class QuitLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
     @Optional() private readonly httpHost?: HttpAdapterHost,
   ) {
     orderLifecycleHooks(modules, quit);
+    prepareDrainers(modules);
   }
 
   onApplicationBootstrap(): void {

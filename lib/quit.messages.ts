@@ -30,6 +30,10 @@ export const QuitMessages = {
   badHandler: (name: string) =>
     `QuitService.onQuit(${name}): expected a function, an object with close(), or an object with shutdown(signal).`,
   badWorkerName: (name: unknown) => `QuitService.trackWorker(): the name must be a non-empty string, got ${String(name)}.`,
+  gatewaysNotWatched: () =>
+    'nestjs-quit could not watch the WebSocket adapter (ApplicationConfig#getIoAdapter / adapter.create changed?): only gateways with a @WebSocketServer() property or on the HTTP server (platform-ws) are drained.',
+  gatewayHandlersNotCounted: () =>
+    'nestjs-quit could not wrap the WebSocket adapter\'s bindMessageHandlers: gateway messages in flight are not waited for; their connections get the goodbye as soon as the drain starts.',
   moduleNotFound: () =>
     'QuitModule could not find its own module in the container, so its hooks may not run before other modules\' onModuleDestroy. Import QuitModule.forRoot() once in the root module.',
 } as const;

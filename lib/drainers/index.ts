@@ -3,7 +3,7 @@ import type { TransportDrainer } from '../interfaces/transport-drainer.interface
 import type { ResolvedQuitOptions } from '../quit.options.js';
 import { HttpDrainer } from './http.drainer.js';
 import { rpcFinder } from './rpc.finder.js';
-import { wsFinder } from './ws.drainer.js';
+import { gatewaysFinder, watchGateways } from './gateways/gateways.finder.js';
 
 export interface DrainerContext {
   httpHost?: HttpAdapterHost;
@@ -24,7 +24,15 @@ const httpFinder: DrainerFinder = ({ httpHost, options, add }) => {
 };
 
 /** One finder per transport: a new transport is a new file and a line here. */
-const finders: DrainerFinder[] = [httpFinder, wsFinder, rpcFinder];
+const finders: DrainerFinder[] = [httpFinder, gatewaysFinder, rpcFinder];
+
+/**
+ * Runs from a provider's constructor, before `app.init()` connects the gateways: what must
+ * see servers being created (a gateway on its own port listens before any lifecycle hook).
+ */
+export function prepareDrainers(modules: ModulesContainer): void {
+  watchGateways(modules);
+}
 
 export function discoverDrainers(ctx: DrainerContext): void {
   for (const find of finders) find(ctx);

@@ -105,6 +105,27 @@ export class PersistentConnections<C extends object> {
     for (const conn of [...this.open.keys()]) this.protocol.destroy(conn);
   }
 
+  /**
+   * The phase timeout, gently: every connection still open gets its goodbye now, handlers
+   * in flight or not (their replies are given up; nothing starts after it), and those not
+   * closed within `graceMs` are ended with `forceClose()`. Resolves when each connection
+   * has closed or been destroyed.
+   */
+  async closeAll(graceMs: number): Promise<void> {
+    const emptied = this.drain();
+    for (const [conn, state] of [...this.open]) {
+      if (state < 0) continue;
+      this.handlers -= state;
+      this.leave(conn);
+    }
+    if (this.open.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([emptied, expired]);
+    clearTimeout(timer);
+    this.forceClose();
+  }
+
   private leave(conn: C): void {
     this.open.set(conn, -1);
     this.protocol.goodbye(conn);

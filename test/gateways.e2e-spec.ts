@@ -1,0 +1,114 @@
+import { describe, expect, it } from '@jest/globals';
+import { childStarter, type Child } from './helpers/child.js';
+import { freePort } from './helpers/ports.js';
+import { graphqlWsClient, socketIoClient, wsClient, type ClientEnd, type LoadClient } from './src/gateway-clients.js';
+
+const start = childStarter();
+const CLIENTS = 16;
+const HANDLER_MS = 300;
+
+/** Resolves once the app has printed `n` lines matching `pattern`. */
+async function lines(app: Child, pattern: RegExp, n: number): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (app.lines.filter((l) => pattern.test(l)).length >= n) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`fewer than ${n} lines ${pattern}:\n${app.output()}`);
+}
+
+interface Case {
+  kind: 'ws' | 'io' | 'gql';
+  platform: 'express' | 'fastify';
+  ownPort?: boolean;
+}
+
+const clientOf = { ws: wsClient, io: socketIoClient, gql: graphqlWsClient };
+const label = { ws: 'ws', io: 'socket.io', gql: 'graphql-ws' };
+
+/**
+ * 16 clients keep the gateway busy (a 300 ms handler that then uses a pool closed in
+ * onModuleDestroy); SIGTERM while handlers are in flight. Every handler that started
+ * has its reply delivered, no message is started after its connection's goodbye, every
+ * client sees its protocol's close, none sees an error, and the process exits cleanly by
+ * itself, well before the phase timeout.
+ */
+async function drainUnderLoad({ kind, platform, ownPort }: Case) {
+  const gatewayPort = ownPort ? await freePort() : undefined;
+  const app = start('gateway-app', {
+    KIND: kind,
+    PLATFORM: platform,
+    HANDLER_MS: String(HANDLER_MS),
+    ...(gatewayPort ? { GATEWAY_PORT: String(gatewayPort) } : {}),
+    QUIT_OPTIONS: JSON.stringify({ phaseTimeouts: { transports: 6_000 } }),
+  });
+  const httpPort = await app.ready();
+  const port = gatewayPort ?? httpPort;
+  const clients: LoadClient[] = Array.from({ length: CLIENTS }, (_, i) => clientOf[kind](port, `c${i}`));
+  await Promise.all(clients.map((c) => c.replies(2)));
+  // A handler has just started: at least one is in flight at the signal.
+  const started = app.events().filter((e) => e.startsWith('start ')).length;
+  await lines(app, /^ev:start /, started + 1);
+
+  app.kill('SIGTERM');
+  const [ends, exit] = await Promise.all([Promise.all(clients.map((c) => c.ended)), app.exited]);
+
+  const events = app.events();
+  const quitAt = events.indexOf('quit');
+  const startedIds = events.filter((e) => e.startsWith('start ')).map((e) => e.slice(6));
+  const endedIds = new Set(events.filter((e) => e.startsWith('end ')).map((e) => e.slice(4)));
+  const inFlightAtSignal = events.slice(0, quitAt).filter((e) => e.startsWith('start ') && events.indexOf(`end ${e.slice(6)}`) > quitAt).length;
+  const replied = new Set(ends.flatMap((e) => e.replied));
+  const sent = ends.flatMap((e) => e.sent);
+
+  // Handlers in flight lost (started, never answered), messages started after their goodbye:
+  const lost = startedIds.filter((id) => !replied.has(id));
+  expect(lost).toEqual([]);
+  expect(startedIds.filter((id) => !endedIds.has(id))).toEqual([]);
+  expect(startedIds.length).toBe(replied.size);
+  // Every message either started and was answered, or was not started at all.
+  expect(sent.filter((id) => !replied.has(id)).every((id) => !startedIds.includes(id))).toBe(true);
+  expect(inFlightAtSignal).toBeGreaterThanOrEqual(1);
+  expect(ends.flatMap((e) => e.errors)).toEqual([]);
+  if (kind === 'io') {
+    expect(ends.map((e) => [e.close, e.reconnects])).toEqual(ends.map(() => ['transport close', true]));
+  } else {
+    expect(ends.map((e) => e.close)).toEqual(ends.map(() => '1001'));
+  }
+  if (kind === 'gql') expect(ends.every((e: ClientEnd) => (e.ticks ?? 0) > 0)).toBe(true);
+  expect(app.output()).not.toMatch(/pool closed|pool is closed/);
+  expect(events).toContain('report {"ok":true,"pending":[]}');
+  expect(events.filter((e) => e.startsWith('drained'))).toEqual(
+    expect.arrayContaining([expect.stringMatching(new RegExp(`^drained ${label[kind].replace('.', '\\.')}:${port}$`)), expect.stringMatching(/^drained http:\d+$/)]),
+  );
+  expect(events.filter((e) => e.endsWith(' forced'))).toEqual([]);
+  expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
+  // By itself, once the slowest handler in flight is done: far below the 6 s phase timeout.
+  expect(exit.elapsedMs).toBeLessThan(4_000);
+  return { sent: sent.length, replied: replied.size, inFlightAtSignal };
+}
+
+describe.each(['express', 'fastify'] as const)('gateways drain at SIGTERM under load (%s)', (platform) => {
+  it('ws gateway on the HTTP server: handlers in flight answered, then close 1001, clean exit', async () => {
+    await drainUnderLoad({ kind: 'ws', platform });
+  });
+
+  it('Socket.IO gateway on the HTTP server: acks in flight delivered, then a transport close the client reconnects from', async () => {
+    await drainUnderLoad({ kind: 'io', platform });
+  });
+});
+
+describe('gateways on a port of their own (express)', () => {
+  it('ws gateway: handlers in flight answered, then close 1001, clean exit', async () => {
+    await drainUnderLoad({ kind: 'ws', platform: 'express', ownPort: true });
+  });
+
+  it('Socket.IO gateway: acks in flight delivered, then a transport close', async () => {
+    await drainUnderLoad({ kind: 'io', platform: 'express', ownPort: true });
+  });
+});
+
+describe('GraphQL subscriptions over graphql-ws (Apollo, express)', () => {
+  it('queries in flight answered, subscriptions closed with 1001, clean exit', async () => {
+    await drainUnderLoad({ kind: 'gql', platform: 'express' });
+  });
+});

@@ -1,0 +1,215 @@
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { EventEmitter } from 'node:events';
+import { Observable, of } from 'rxjs';
+import { PersistentConnections } from '../lib/drainers/connections/persistent-connections.js';
+import { isSubscription } from '../lib/drainers/gateways/graphql-ws.gateway.js';
+import { tapMessageHandlers, type NestWsAdapter } from '../lib/internals/nest-websockets.js';
+
+interface Conn {
+  id: string;
+}
+
+/** A protocol that records what it was asked to do; the test closes connections itself. */
+function recorder() {
+  const log: string[] = [];
+  const conns = new PersistentConnections<Conn>({ goodbye: (c) => log.push(`goodbye ${c.id}`), destroy: (c) => log.push(`destroy ${c.id}`) });
+  return { log, conns };
+}
+
+const settled = async (p: Promise<unknown>) => {
+  let done = false;
+  void p.then(() => (done = true));
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  return done;
+};
+
+describe('PersistentConnections', () => {
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it('says goodbye at once to idle connections and resolves when the last one has closed', async () => {
+    const { log, conns } = recorder();
+    const a = { id: 'a' };
+    const b = { id: 'b' };
+    conns.add(a);
+    conns.add(b);
+    const drained = conns.drain();
+    expect(log).toEqual(['goodbye a', 'goodbye b']);
+    conns.closed(a);
+    expect(await settled(drained)).toBe(false);
+    conns.closed(b);
+    expect(await settled(drained)).toBe(true);
+    expect(conns.size).toBe(0);
+  });
+
+  it('lets a busy connection finish every handler it started, then says goodbye; nothing starts after it', async () => {
+    const { log, conns } = recorder();
+    const a = { id: 'a' };
+    conns.add(a);
+    expect(conns.begin(a)).toBe(true);
+    expect(conns.begin(a)).toBe(true);
+    const drained = conns.drain();
+    expect(log).toEqual([]);
+    // Before its goodbye, the connection still takes messages.
+    expect(conns.begin(a)).toBe(true);
+    expect(conns.inFlight).toBe(3);
+    conns.end(a);
+    conns.end(a);
+    expect(log).toEqual([]);
+    conns.end(a);
+    expect(log).toEqual(['goodbye a']);
+    expect(conns.begin(a)).toBe(false);
+    expect(conns.inFlight).toBe(0);
+    // A stray end after the goodbye changes nothing.
+    conns.end(a);
+    expect(log).toEqual(['goodbye a']);
+    conns.closed(a);
+    expect(await settled(drained)).toBe(true);
+  });
+
+  it('says goodbye at once to a connection opened during the drain, and refuses handlers on unknown ones', () => {
+    const { log, conns } = recorder();
+    void conns.drain();
+    conns.add({ id: 'late' });
+    expect(log).toEqual(['goodbye late']);
+    expect(conns.begin({ id: 'unknown' })).toBe(false);
+  });
+
+  it('stops waiting for the handlers of a connection the peer dropped', async () => {
+    const { conns } = recorder();
+    const a = { id: 'a' };
+    conns.add(a);
+    conns.begin(a);
+    conns.begin(a);
+    const drained = conns.drain();
+    conns.closed(a);
+    expect(conns.inFlight).toBe(0);
+    expect(await settled(drained)).toBe(true);
+  });
+
+  it('resolves at once with no connection open', async () => {
+    const { conns } = recorder();
+    expect(await settled(conns.drain())).toBe(true);
+  });
+
+  it('closeAll: goodbye to every connection, busy ones too, then destroys what is still open after the grace', async () => {
+    jest.useFakeTimers();
+    const { log, conns } = recorder();
+    const idle = { id: 'idle' };
+    const busy = { id: 'busy' };
+    const stuck = { id: 'stuck' };
+    [idle, busy, stuck].forEach((c) => conns.add(c));
+    conns.begin(busy);
+    void conns.drain();
+    expect(log).toEqual(['goodbye idle', 'goodbye stuck']);
+    conns.closed(idle);
+    const closing = conns.closeAll(500);
+    expect(log).toEqual(['goodbye idle', 'goodbye stuck', 'goodbye busy']);
+    expect(conns.inFlight).toBe(0);
+    expect(conns.begin(busy)).toBe(false);
+    conns.closed(busy);
+    jest.advanceTimersByTime(499);
+    expect(await settled(closing)).toBe(false);
+    jest.advanceTimersByTime(1);
+    expect(await settled(closing)).toBe(true);
+    expect(log.slice(3)).toEqual(['destroy stuck']);
+  });
+
+  it('closeAll returns without waiting when everything closes in the grace', async () => {
+    jest.useFakeTimers();
+    const conns = new PersistentConnections<Conn>({ goodbye: (c) => void Promise.resolve().then(() => conns.closed(c)), destroy: () => undefined });
+    conns.add({ id: 'a' });
+    let done = false;
+    const closing = conns.closeAll(10_000).then(() => (done = true));
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    expect(done).toBe(true);
+    await closing;
+  });
+});
+
+describe('isSubscription (graphql-ws operations)', () => {
+  it.each([
+    ['subscription { ticks }', undefined, true],
+    ['subscription Ticks($n: Int = 1) @live { ticks(n: $n) }', undefined, true],
+    ['{ ticks }', undefined, false],
+    ['query { subscription }', undefined, false],
+    ['query Q { a }\nsubscription S { b }', 'S', true],
+    ['query Q { a }\nsubscription S { b }', 'Q', false],
+    ['fragment F on Subscription { ticks }\nsubscription { ...F }', undefined, true],
+    ['# subscription in a comment\nquery { a(s: "subscription {") }', undefined, false],
+    ['mutation { work(id: "1") }', undefined, false],
+  ])('%j (operation %s) → %s', (query, name, expected) => {
+    expect(isSubscription(query, name)).toBe(expected);
+  });
+});
+
+describe('tapMessageHandlers', () => {
+  /** Nest's transform (`WebSocketsController#subscribeMessages`): a result becomes an Observable. */
+  const transform = (data: unknown) =>
+    new Observable<unknown>((sub) => {
+      void Promise.resolve(data).then((value) => {
+        if (value instanceof Observable) value.subscribe(sub);
+        else {
+          sub.next(value);
+          sub.complete();
+        }
+      });
+    });
+
+  function adapterWith(log: string[]) {
+    const client = new EventEmitter();
+    const adapter: NestWsAdapter = {
+      create: () => undefined,
+      // Like platform-ws: each message runs a handler and writes what its Observable emits, nothing for nil.
+      bindMessageHandlers(c, handlers, t) {
+        (c as EventEmitter).on('message', (data: unknown) => {
+          (t(handlers[0].callback(data)) as Observable<unknown>).subscribe((reply) => reply != null && log.push(`reply ${String(reply)}`));
+        });
+      },
+    };
+    return { client, adapter };
+  }
+
+  it('ends a handler after its reply is written, and starts none the tap refuses', async () => {
+    const log: string[] = [];
+    const { client, adapter } = adapterWith(log);
+    let allow = true;
+    expect(tapMessageHandlers(adapter, () => (allow ? () => log.push('end') : false))).toBe(true);
+    adapter.bindMessageHandlers(client, [{ message: 'm', callback: async (d: unknown) => `${String(d)}!` }], transform);
+    client.emit('message', 'a');
+    client.emit('message', 'b');
+    await new Promise((r) => setImmediate(r));
+    expect(log).toEqual(['reply a!', 'end', 'reply b!', 'end']);
+    allow = false;
+    client.emit('message', 'c');
+    await new Promise((r) => setImmediate(r));
+    expect(log).toEqual(['reply a!', 'end', 'reply b!', 'end']);
+  });
+
+  it('ends a handler that returns an Observable when it completes, and one that throws at once', async () => {
+    const log: string[] = [];
+    const { client, adapter } = adapterWith(log);
+    tapMessageHandlers(adapter, () => () => log.push('end'));
+    adapter.bindMessageHandlers(client, [{ message: 'm', callback: async () => of(1, 2) }], transform);
+    client.emit('message', 'x');
+    await new Promise((r) => setImmediate(r));
+    expect(log).toEqual(['reply 1', 'reply 2', 'end']);
+
+    const thrower = new EventEmitter();
+    const failing = { ...adapter };
+    failing.bindMessageHandlers = (c, handlers) => {
+      (c as EventEmitter).on('message', () => {
+        try {
+          handlers[0].callback();
+        } catch {
+          log.push('caught');
+        }
+      });
+    };
+    tapMessageHandlers(failing, () => () => log.push('end 2'));
+    failing.bindMessageHandlers(thrower, [{ message: 'm', callback: () => { throw new Error('sync'); } }], transform);
+    thrower.emit('message');
+    expect(log.slice(3)).toEqual(['end 2', 'caught']);
+  });
+});

@@ -112,3 +112,21 @@ describe('GraphQL subscriptions over graphql-ws (Apollo, express)', () => {
     await drainUnderLoad({ kind: 'gql', platform: 'express' });
   });
 });
+
+describe('a gateway handler slower than the transports phase (ws, express)', () => {
+  it('is named in the report as a message in flight; its connection gets 1001 at the timeout; exit 1', async () => {
+    const app = start('gateway-app', { KIND: 'ws', HANDLER_MS: '20000', QUIT_OPTIONS: JSON.stringify({ phaseTimeouts: { transports: 500 } }) });
+    const port = await app.ready();
+    const clients = Array.from({ length: 4 }, (_, i) => wsClient(port, `slow${i}`));
+    await lines(app, /^ev:start /, 4);
+
+    app.kill('SIGTERM');
+    const [ends, exit] = await Promise.all([Promise.all(clients.map((c) => c.ended)), app.exited]);
+
+    expect(ends.map((e) => [e.close, e.replied.length, e.errors])).toEqual(ends.map(() => ['1001', 0, []]));
+    const report = JSON.parse((await app.waitFor(/^ev:report /)).slice('ev:report '.length)) as { ok: boolean; pending: string[] };
+    expect(report).toEqual({ ok: false, pending: [`transports: ws:${port}: 4 message(s) in flight, 4 connection(s) open`] });
+    expect(app.events().filter((e) => e.startsWith('drained'))).toEqual([`drained http:${port}`, `drained ws:${port} forced`]);
+    expect(exit).toMatchObject({ code: 1, signal: null });
+  });
+});

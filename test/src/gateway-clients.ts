@@ -24,6 +24,10 @@ export interface LoadClient {
   /** Resolves once the client has had `n` replies. */
   replies(n: number): Promise<void>;
   ended: Promise<ClientEnd>;
+  /** Ids answered so far. */
+  replied: string[];
+  /** Ends the client now (a benchmark done with it). */
+  close(): void;
 }
 
 function replyWaiter(replied: string[]) {
@@ -55,7 +59,7 @@ export function wsClient(port: number, name: string): LoadClient {
     if (ws.readyState === WebSocket.OPEN) next();
   });
   const ended = new Promise<ClientEnd>((resolve) => ws.on('close', (code) => resolve({ sent, replied, close: String(code), errors })));
-  return { replies: waiter.wait, ended };
+  return { replies: waiter.wait, ended, replied, close: () => ws.terminate() };
 }
 
 export function socketIoClient(port: number, name: string): LoadClient {
@@ -91,7 +95,7 @@ export function socketIoClient(port: number, name: string): LoadClient {
       resolve({ sent, replied, close: reason, reconnects, errors: upgraded ? errors : [...errors, 'never upgraded'] });
     }),
   );
-  return { replies: waiter.wait, ended };
+  return { replies: waiter.wait, ended, replied, close: () => socket.close() };
 }
 
 export function graphqlWsClient(port: number, name: string): LoadClient {
@@ -141,5 +145,7 @@ export function graphqlWsClient(port: number, name: string): LoadClient {
   return {
     replies: waiter.wait,
     ended: ended.then((end) => ({ ...end, ticks })),
+    replied,
+    close: () => void client.dispose(),
   };
 }

@@ -20,6 +20,8 @@ interface Case {
   kind: 'ws' | 'io' | 'gql';
   platform: 'express' | 'fastify';
   ownPort?: boolean;
+  /** Socket.IO clients that stay on HTTP long-polling. */
+  polling?: boolean;
 }
 
 const clientOf = { ws: wsClient, io: socketIoClient, gql: graphqlWsClient };
@@ -32,7 +34,7 @@ const label = { ws: 'ws', io: 'socket.io', gql: 'graphql-ws' };
  * client sees its protocol's close, none sees an error, and the process exits cleanly by
  * itself, well before the phase timeout.
  */
-async function drainUnderLoad({ kind, platform, ownPort }: Case) {
+async function drainUnderLoad({ kind, platform, ownPort, polling }: Case) {
   const gatewayPort = ownPort ? await freePort() : undefined;
   const app = start('gateway-app', {
     KIND: kind,
@@ -43,7 +45,7 @@ async function drainUnderLoad({ kind, platform, ownPort }: Case) {
   });
   const httpPort = await app.ready();
   const port = gatewayPort ?? httpPort;
-  const clients: LoadClient[] = Array.from({ length: CLIENTS }, (_, i) => clientOf[kind](port, `c${i}`));
+  const clients: LoadClient[] = Array.from({ length: CLIENTS }, (_, i) => (polling ? socketIoClient(port, `c${i}`, true) : clientOf[kind](port, `c${i}`)));
   await Promise.all(clients.map((c) => c.replies(2)));
   // A handler has just started: at least one is in flight at the signal.
   const started = app.events().filter((e) => e.startsWith('start ')).length;
@@ -69,7 +71,11 @@ async function drainUnderLoad({ kind, platform, ownPort }: Case) {
   expect(sent.filter((id) => !replied.has(id)).every((id) => !startedIds.includes(id))).toBe(true);
   expect(inFlightAtSignal).toBeGreaterThanOrEqual(1);
   expect(ends.flatMap((e) => e.errors)).toEqual([]);
-  if (kind === 'io') {
+  if (kind === 'io' && polling) {
+    // A long-polling client needs a new HTTP request to read the close, and the HTTP listener
+    // is closed: it sees either reason, and reconnects from both.
+    expect(ends.filter((e) => !['transport close', 'transport error'].includes(e.close) || e.reconnects !== true)).toEqual([]);
+  } else if (kind === 'io') {
     expect(ends.map((e) => [e.close, e.reconnects])).toEqual(ends.map(() => ['transport close', true]));
   } else {
     expect(ends.map((e) => e.close)).toEqual(ends.map(() => '1001'));
@@ -97,13 +103,19 @@ describe.each(['express', 'fastify'] as const)('gateways drain at SIGTERM under 
   });
 });
 
-describe('gateways on a port of their own (express)', () => {
+describe.each(['express', 'fastify'] as const)('gateways on a port of their own (%s)', (platform) => {
   it('ws gateway: handlers in flight answered, then close 1001, clean exit', async () => {
-    await drainUnderLoad({ kind: 'ws', platform: 'express', ownPort: true });
+    await drainUnderLoad({ kind: 'ws', platform, ownPort: true });
   });
 
   it('Socket.IO gateway: acks in flight delivered, then a transport close', async () => {
-    await drainUnderLoad({ kind: 'io', platform: 'express', ownPort: true });
+    await drainUnderLoad({ kind: 'io', platform, ownPort: true });
+  });
+});
+
+describe('Socket.IO clients on HTTP long-polling (express)', () => {
+  it('acks in flight delivered; the client reconnects by itself (transport close or transport error); the HTTP drain is not held by the poll', async () => {
+    await drainUnderLoad({ kind: 'io', platform: 'express', polling: true });
   });
 });
 

@@ -62,14 +62,15 @@ export function wsClient(port: number, name: string): LoadClient {
   return { replies: waiter.wait, ended, replied, close: () => ws.terminate() };
 }
 
-export function socketIoClient(port: number, name: string): LoadClient {
+/** `polling`: the client stays on HTTP long-polling (`transports: ['polling']`), as behind a proxy without WebSocket support. */
+export function socketIoClient(port: number, name: string, polling = false): LoadClient {
   const sent: string[] = [];
   const replied: string[] = [];
   const errors: string[] = [];
   const waiter = replyWaiter(replied);
   // Default options: polling first, then the upgrade to a WebSocket; reconnection on.
-  const socket = io(`http://127.0.0.1:${port}`);
-  let upgraded = false;
+  const socket = io(`http://127.0.0.1:${port}`, polling ? { transports: ['polling'] } : {});
+  let upgraded = polling;
   const next = () => {
     const id = `${name}-${sent.length}`;
     sent.push(id);

@@ -1,3 +1,4 @@
+import { idlePollingSocket } from '../../internals/engine-io.js';
 import type { GatewayKind } from './gateway.drainer.js';
 import { listeningPort } from './ws.gateway.js';
 
@@ -30,7 +31,8 @@ export function ioServerOf(value: unknown): IoServer | undefined {
  * packets already written (the acks of the handlers that finished) are flushed: the
  * client sees `transport close`, which `socket.io-client` reconnects from with its
  * default options. `socket.disconnect(true)` would say `io server disconnect`, after
- * which the client does not reconnect by itself.
+ * which the client does not reconnect by itself. A client on HTTP long-polling sees
+ * `transport close` or `transport error` (see `goodbye`); it reconnects from both.
  */
 export const socketIoKind: GatewayKind<IoServer, EngineSocket> = {
   label: 'socket.io',
@@ -42,7 +44,13 @@ export const socketIoKind: GatewayKind<IoServer, EngineSocket> = {
     if (socket.readyState === 'closed') listener();
     else socket.once('close', listener);
   },
-  goodbye: (socket) => socket.close(),
+  goodbye(socket) {
+    // A long-polling client reads the close only with its next poll, which may never come
+    // (the HTTP listener is closed): with nothing left to send, the transport is closed now,
+    // and that next poll fails (`transport error`), which the client also reconnects from.
+    socket.close(idlePollingSocket(socket));
+  },
+
   destroy: (socket) => socket.close(true),
   port: (server) => listeningPort(server.httpServer),
 };

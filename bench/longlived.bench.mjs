@@ -2,6 +2,7 @@
 // clients and SSE streams, each socket kept busy with a 300 ms handler that then uses a
 // pool closed in onModuleDestroy; Nest alone vs nestjs-quit, same app, same load.
 import http from 'node:http';
+import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { built, fmt, median, signalAndTime, startApp } from './lib.mjs';
 
@@ -89,7 +90,8 @@ export async function run() {
     }
   }
   const target = 1.1 * HANDLER_MS + 100;
-  return `Command: \`npm run bench -- longlived\`. One Express app per row, ${CLIENTS} clients: each WebSocket /
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
+  return `Command: \`npm run bench -- longlived\` (machine: ${machine}). One Express app per row, ${CLIENTS} clients: each WebSocket /
 Socket.IO client sends a \`work\` message, waits for its reply (an ack for Socket.IO) and sends
 the next; the handler takes ${HANDLER_MS} ms and then uses a pool closed in \`onModuleDestroy\`. SIGTERM
 after ${WARMUP_MS / 1000} s of load, so every client has about one handler in flight. SSE: ${CLIENTS} endless

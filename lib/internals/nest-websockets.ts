@@ -2,10 +2,13 @@
  * The one place where the gateway drainers reach past the public API of `@nestjs/core` and
  * `@nestjs/websockets`. Read from @nestjs/core 12.5.1, @nestjs/websockets,
  * @nestjs/platform-ws and @nestjs/platform-socket.io 12.1.1 (`socket-module.js`,
- * `socket-server-provider.js`, `web-sockets-controller.js`, `adapters/*.js`); Nest 11.2 only
- * by reading its sources: the same `create(port, options)` and
- * `bindMessageHandlers(client, handlers, transform)` adapter methods, the same
- * `ApplicationConfig#getIoAdapter()`.
+ * `socket-server-provider.js`, `web-sockets-controller.js`, `adapters/*.js`). Nest 11 only
+ * by reading its sources (nestjs/nest `packages/websockets`, CJS era): the same
+ * `ApplicationConfig#getIoAdapter()` read by `SocketModule` and `SocketServerProvider`, the
+ * same `adapter.create(port, options)`, and `WebSocketsController#subscribeMessages` calling
+ * `adapter.bindMessageHandlers(client, handlers, transform)` with the same transform.
+ * An adapter that binds handlers some other way (not per client) is left alone: its
+ * handlers are not counted.
  *
  * Every reach is feature-probed: a missing field or method returns false / nothing, and
  * the caller warns; a moved field costs the drain of a gateway, never a shutdown.

@@ -15,7 +15,10 @@ class GatewayRegistry {
   private readonly tapped = new WeakSet<object>();
   /** Handlers not counted: the adapter had no seam for it. */
   untapped = false;
+  /** The app's adapter is watched from its first read. */
   watched = false;
+  /** An adapter whose `create` could not be wrapped: its servers are not seen as they are made. */
+  blind = false;
 
   adapter(adapter: NestWsAdapter): void {
     if (this.tapped.has(adapter)) return;
@@ -50,7 +53,7 @@ export function watchGateways(modules: ModulesContainer): void {
   registries.set(modules, registry);
   registry.watched = watchIoAdapter(modules, (adapter) => {
     registry.adapter(adapter);
-    if (!tapServerCreation(adapter, (server, port) => registry.server(server, port, adapter.httpServer))) registry.watched = false;
+    if (!tapServerCreation(adapter, (server, port) => registry.server(server, port, adapter.httpServer))) registry.blind = true;
   });
 }
 
@@ -67,7 +70,7 @@ export const gatewaysFinder: DrainerFinder = ({ modules, options, add, httpHost 
     registries.set(modules, registry);
   }
   const httpServer = httpHost?.httpAdapter?.getHttpServer?.();
-  if (!registry.watched) {
+  if (!registry.watched || registry.blind) {
     const { adapter, servers } = knownGatewayServers(modules);
     if (adapter) registry.adapter(adapter);
     for (const server of servers) registry.server(server, 0, adapter?.httpServer ?? httpServer);

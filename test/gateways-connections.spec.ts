@@ -1,4 +1,10 @@
+import 'reflect-metadata';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import type { ModulesContainer } from '@nestjs/core';
+import { WebSocketServer } from 'ws';
+import { gatewaysFinder, watchGateways } from '../lib/drainers/gateways/gateways.finder.js';
+import type { TransportDrainer } from '../lib/interfaces/transport-drainer.interface.js';
+import { QuitMessages } from '../lib/quit.messages.js';
 import { EventEmitter } from 'node:events';
 import { Observable, of } from 'rxjs';
 import { PersistentConnections } from '../lib/drainers/connections/persistent-connections.js';
@@ -211,5 +217,42 @@ describe('tapMessageHandlers', () => {
     failing.bindMessageHandlers(thrower, [{ message: 'm', callback: () => { throw new Error('sync'); } }], transform);
     thrower.emit('message');
     expect(log.slice(3)).toEqual(['end 2', 'caught']);
+  });
+});
+
+describe('gatewaysFinder without the adapter seam', () => {
+  it('warns, finds the gateway through its @WebSocketServer() property, and still says goodbye with 1001', async () => {
+    const server = new WebSocketServer({ noServer: true });
+    class Gateway {}
+    Reflect.defineMetadata('websockets:is_gateway', true, Gateway);
+    const instance = Object.assign(new Gateway(), { server });
+    // A container whose ApplicationConfig cannot be reached: the adapter is never watched.
+    const modules = new Map([['m', { providers: new Map([['Gateway', { instance, metatype: Gateway }]]) }]]) as unknown as ModulesContainer;
+    watchGateways(modules);
+    const added: TransportDrainer[] = [];
+    const warnings: string[] = [];
+    gatewaysFinder({ modules, options: { logger: { warn: (m: string) => warnings.push(m) } }, add: (d: TransportDrainer) => added.push(d) } as never);
+    expect(added.map((d) => d.name)).toEqual(['ws']);
+    expect(warnings).toEqual([QuitMessages.gatewaysNotWatched()]);
+
+    const closes: Array<[number, string]> = [];
+    const client = Object.assign(new EventEmitter(), {
+      readyState: 1,
+      close(code: number, reason: string) {
+        closes.push([code, reason]);
+        queueMicrotask(() => {
+          client.readyState = 3;
+          client.emit('close');
+        });
+      },
+      terminate: () => closes.push([1006, 'terminated']),
+    });
+    server.emit('connection', client);
+    expect(added[0].pending()).toEqual(['ws: 1 connection(s) open']);
+    await added[0].stopIntake();
+    await added[0].drain();
+    expect(closes).toEqual([[1001, 'going away']]);
+    expect(added[0].pending()).toEqual([]);
+    server.close();
   });
 });

@@ -1,7 +1,10 @@
 import type { QuitPhase } from './quit-event.interface.js';
 
-/** What started a shutdown. */
-export type QuitTrigger = 'signal' | 'close' | 'quit';
+/**
+ * What started a shutdown: a process signal, `app.close()`, `quit()`, or an uncaught
+ * exception / unhandled rejection (`quitOnUncaughtError`).
+ */
+export type QuitTrigger = 'signal' | 'close' | 'quit' | 'error';
 
 /** One failure met during a shutdown. */
 export interface QuitFailure {
@@ -29,7 +32,7 @@ export interface QuitReport {
   trigger: QuitTrigger;
   /** The signal, when a signal started it. */
   signal?: string;
-  /** The reason given to `quit(reason)`. */
+  /** The reason given to `quit(reason)`, or the message of the error that started it. */
   reason?: string;
   /** Epoch milliseconds of the start. */
   startedAt: number;
@@ -41,8 +44,11 @@ export interface QuitReport {
   failures: QuitFailure[];
   /** Worker runs refused because quitting had begun. */
   skippedWorkerRuns: number;
-  /** Set when the process was made to exit before the shutdown finished. */
-  forced?: 'deadline' | 'second-signal';
+  /**
+   * Set when the process ended before the shutdown finished: the deadline passed, a
+   * second signal came, or code called `process.exit()` (what was skipped is in `pending`).
+   */
+  forced?: 'deadline' | 'second-signal' | 'process.exit';
   /** No timeout, no failure and not forced. */
   ok: boolean;
 }

@@ -182,6 +182,21 @@ describe('QuitCoordinator: initialisation', () => {
     expect(calls.exits).toEqual([1]);
     expect(forced()?.pending).toEqual(['nest: onModuleInit / onApplicationBootstrap still running']);
   });
+
+  it('app.close() after an initialisation that failed (never finishes): the pipeline runs at the deadline instead of waiting for ever', async () => {
+    const { core, calls, events } = setup();
+    core.initStarted();
+    core.trackWorker('never-ends');
+    const closing = core.onNestDestroy();
+    await jest.advanceTimersByTimeAsync(999);
+    expect(events).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(events[0]).toBe('quit.started close');
+    await jest.advanceTimersByTimeAsync(10); // phases with no time left still take a turn each
+    const report = await closing;
+    expect(report).toMatchObject({ ok: false, pending: ['workers: never-ends x1'] });
+    expect(calls.exits).toEqual([]);
+  });
 });
 
 describe('QuitCoordinator: uncaught errors and process.exit()', () => {

@@ -287,18 +287,25 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
     this.armDeadline();
     if (trigger === 'signal' || trigger === 'error') this.own();
     const pipeline = this.pipeline;
-    const run = () =>
+    let started = false;
+    const run = () => {
+      if (started) return;
+      started = true;
       void pipeline.run().then((report) => {
         this.lastReport = report;
         this.events.next({ type: 'quit.ended', at: Date.now(), report });
         settle(report);
         this.afterPipeline();
       });
+    };
     if (this.init === 'running') {
       this.options.logger?.log(QuitMessages.waitingForInit());
       // One more turn after init: what the bootstrap code does right after it (Nest's
       // listen() binds the HTTP server) is done before the drain stops the intake.
       void this.initialised.then(() => setImmediate(run));
+      // An initialisation that failed never says it is over: at the deadline the
+      // pipeline runs anyway (with no time left, it reports what it could not do).
+      setTimeout(run, this.options.timeoutMs).unref();
     } else {
       run();
     }

@@ -121,6 +121,16 @@ describe('QuitCoordinator: triggers and ownership', () => {
     expect(calls).toEqual({ exits: [], raised: [], reraises: [] });
   });
 
+  it('a shutdown signal outside `signals` during initialisation is kept until it is over (an application context closes only then)', async () => {
+    const { core } = setup();
+    core.initStarted();
+    core.onSignal('SIGQUIT', false);
+    await jest.advanceTimersByTimeAsync(50);
+    core.initFinished();
+    const report = await core.onNestDestroy();
+    expect(report).toMatchObject({ trigger: 'signal', signal: 'SIGQUIT' });
+  });
+
   it('a second signal exits at once with failureExitCode and the report of the phase cut', async () => {
     const { core, calls, forced } = setup({ failureExitCode: 3 });
     core.hooks.add(never, { name: 'stuck', timeoutMs: 500 });

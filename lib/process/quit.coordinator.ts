@@ -209,10 +209,14 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
         this.own();
       } else {
         this.foreignSignal = signal;
-        // Nest's listener reaches onModuleDestroy within microtasks of this delivery.
-        setImmediate(() => {
-          if (this.foreignSignal === signal) this.foreignSignal = undefined;
-        });
+        // Nest's listener reaches onModuleDestroy within microtasks of this delivery, or,
+        // for an application context, right after the initialisation it waits for.
+        const forget = () =>
+          setImmediate(() => {
+            if (this.foreignSignal === signal) this.foreignSignal = undefined;
+          });
+        if (this.init === 'running') void this.initialised.then(forget);
+        else forget();
       }
       return;
     }

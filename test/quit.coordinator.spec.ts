@@ -265,7 +265,7 @@ describe('QuitCoordinator: uncaught errors and process.exit()', () => {
       process.exitCode = saved;
     }
     expect(forced()).toMatchObject({
-      forced: 'process.exit',
+      processExitCode: 0,
       pending: ['hooks: exits', 'hooks: after', 'nest: onModuleDestroy / beforeApplicationShutdown / onApplicationShutdown hooks (not run)'],
     });
   });

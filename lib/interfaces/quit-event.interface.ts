@@ -15,5 +15,5 @@ export type QuitEvent =
   /** The overall deadline (`timeoutMs`) cut a phase short: the shutdown is out of time. */
   | { type: 'quit.deadline'; at: number; phase: QuitPhase }
   | { type: 'quit.ended'; at: number; report: QuitReport }
-  /** The process is about to end before the shutdown finished (`report.forced` says why): the last event. */
+  /** The process is about to end before the shutdown finished (`report.forced` or `report.processExitCode` says why): the last event. */
   | { type: 'quit.forced'; at: number; report: QuitReport };

@@ -44,11 +44,13 @@ export interface QuitReport {
   failures: QuitFailure[];
   /** Worker runs refused because quitting had begun. */
   skippedWorkerRuns: number;
+  /** Set when the process was made to exit before the shutdown finished. */
+  forced?: 'deadline' | 'second-signal';
   /**
-   * Set when the process ended before the shutdown finished: the deadline passed, a
-   * second signal came, or code called `process.exit()` (what was skipped is in `pending`).
+   * Set when code called `process.exit(code)` before the shutdown finished: what it
+   * skipped is in `pending`, and a 0 code was turned into `failureExitCode`.
    */
-  forced?: 'deadline' | 'second-signal' | 'process.exit';
-  /** No timeout, no failure and not forced. */
+  processExitCode?: number;
+  /** No timeout, no failure, not forced, no `process.exit()` meanwhile. */
   ok: boolean;
 }

@@ -105,10 +105,14 @@ export class QuitPipeline {
     this.fail(this.current?.phase ?? this.lastPhase, source, message, error, false);
   }
 
-  /** A report as of now; `forced` marks one the process is about to exit on. */
-  report(forced?: QuitReport['forced']): QuitReport {
+  /**
+   * A report as of now; `cut` marks one the process is about to exit on: forced (the
+   * deadline, a second signal), or `process.exit(code)` called by code.
+   */
+  report(cut?: NonNullable<QuitReport['forced']> | { processExitCode: number }): QuitReport {
+    const forced = typeof cut === 'string' ? cut : undefined;
     const phases = [...this.phases];
-    if (forced && this.current) {
+    if (cut !== undefined && this.current) {
       const { phase, begin } = this.current;
       const cut = { phase, startedAtMs: round(begin - this.start), durationMs: round(now() - begin), timedOut: true };
       phases.push({ ...cut, pending: this.current.pending() });
@@ -125,7 +129,8 @@ export class QuitPipeline {
       failures: [...this.failures],
       skippedWorkerRuns: this.input.skippedWorkerRuns(),
       forced,
-      ok: !forced && this.failures.length === 0 && this.phases.every((p) => !p.timedOut),
+      ...(typeof cut === 'object' ? { processExitCode: cut.processExitCode } : {}),
+      ok: cut === undefined && this.failures.length === 0 && this.phases.every((p) => !p.timedOut),
     };
   }
 

@@ -15,7 +15,7 @@ export function decideExit(
   options: Pick<ResolvedQuitOptions, 'exitCode' | 'failureExitCode'>,
   endSignal?: NodeJS.Signals,
 ): ExitDecision {
-  if (!report || report.forced || !report.ok) return { code: options.failureExitCode };
+  if (!report || report.forced || report.processExitCode !== undefined || !report.ok) return { code: options.failureExitCode };
   if (options.exitCode !== undefined) return { code: options.exitCode };
   if (endSignal) return { reraise: endSignal };
   return { code: 0 };

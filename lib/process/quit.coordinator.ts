@@ -251,7 +251,7 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
   onProcessExit(code: number): void {
     if (this.exiting || this.finished || !this.running) return;
     this.exiting = true;
-    const report = this.forcedReport('process.exit');
+    const report = this.forcedReport({ processExitCode: code });
     this.options.logger?.error(QuitMessages.processExitDuringShutdown(code, report.pending));
     this.events.next({ type: 'quit.forced', at: Date.now(), report });
     // Work was skipped: a zero code would say otherwise. Node exits with `process.exitCode`
@@ -392,15 +392,15 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
     if (this.owned && !this.finished) this.forceExit('deadline', QuitMessages.deadline(this.options.timeoutMs));
   }
 
-  private forcedReport(forced: NonNullable<QuitReport['forced']>): QuitReport {
-    const report = this.pipeline!.report(forced);
+  private forcedReport(cut: NonNullable<QuitReport['forced']> | { processExitCode: number }): QuitReport {
+    const report = this.pipeline!.report(cut);
     if (this.lastReport) {
       // The pipeline was over: what kept the process was Nest's own hooks after it.
       report.failures = [...this.lastReport.failures];
       report.pending.push(QuitMessages.nestHooksPending());
     } else if (this.init === 'running') {
       report.pending.push(QuitMessages.initPending());
-    } else if (forced === 'process.exit') {
+    } else if (typeof cut === 'object') {
       report.pending.push(QuitMessages.nestHooksNotRun());
     }
     return report;

@@ -76,8 +76,14 @@ export function describeEvent(e: QuitEvent): string {
 }
 
 /** The parts of a report a test compares exactly (durations aside). */
-export function summary(report: { ok: boolean; pending: string[]; failures: Array<{ source: string }>; forced?: string; trigger?: string }) {
-  return { ok: report.ok, pending: report.pending, failures: report.failures.map((f) => f.source), ...(report.forced ? { forced: report.forced } : {}) };
+export function summary(report: { ok: boolean; pending: string[]; failures: Array<{ source: string }>; forced?: string; processExitCode?: number }) {
+  return {
+    ok: report.ok,
+    pending: report.pending,
+    failures: report.failures.map((f) => f.source),
+    ...(report.forced ? { forced: report.forced } : {}),
+    ...(report.processExitCode !== undefined ? { processExitCode: report.processExitCode } : {}),
+  };
 }
 
 /** Collects every event of `quit` as described lines. */

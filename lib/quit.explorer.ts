@@ -1,7 +1,7 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner, ModuleRef, ModulesContainer } from '@nestjs/core';
-import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { discoverDrainers } from './drainers/index.js';
+import { wrapperInstance } from './internals/nest-core.js';
 import { QuitCoordinator } from './process/quit.coordinator.js';
 import { QuitMetadataAccessor } from './quit-metadata.accessor.js';
 import { QUIT_TRACKER } from './quit.constants.js';
@@ -33,10 +33,10 @@ export class QuitExplorer {
     // re-provided): its hooks must be registered once.
     const seen = new WeakSet<object>();
     for (const wrapper of wrappers) {
-      const { instance } = wrapper;
-      if (wrapper.isAlias || !instance || typeof instance !== 'object' || seen.has(instance)) continue;
-      seen.add(instance);
-      this.exploreInstance(wrapper);
+      const found = wrapperInstance(wrapper, this.core.options.logger);
+      if (!found || seen.has(found.instance)) continue;
+      seen.add(found.instance);
+      this.exploreInstance(found.instance as Record<string, Function>, found.name, found.isStatic);
     }
     const ctx = { discovery: this.discovery, modules: this.modules, moduleRef: this.moduleRef, logger: this.core.options.logger };
     const sources = (await Promise.all(workerSourceFinders.map((find) => find(ctx)))).flat();
@@ -54,12 +54,10 @@ export class QuitExplorer {
     });
   }
 
-  private exploreInstance(wrapper: InstanceWrapper): void {
-    const { instance } = wrapper;
+  private exploreInstance(instance: Record<string, Function>, wrapperName: string, isStatic: boolean): void {
     const proto = Object.getPrototypeOf(instance);
     if (!proto || proto === Object.prototype) return;
-    const className = instance.constructor?.name ?? String(wrapper.name);
-    const isStatic = wrapper.isDependencyTreeStatic();
+    const className = instance.constructor?.name ?? wrapperName;
     let tracked = false;
     for (const method of this.scanner.getAllMethodNames(proto)) {
       const fn = proto[method];

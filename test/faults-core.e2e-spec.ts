@@ -7,6 +7,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Child, childStarter } from './helpers/child.js';
 import { get } from './helpers/http.js';
+import { waitFor } from './helpers/quit.js';
 
 const start = childStarter();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,8 +27,7 @@ const NEST_HOOKS = 'nest: onModuleDestroy / beforeApplicationShutdown / onApplic
 /** Starts `n` requests held until quitting begins, and waits until all are in the handler. */
 async function inFlight(app: Child, port: number, paths: string[]) {
   const replies = paths.map((p) => get(port, p).catch((e: Error) => e));
-  for (let i = 0; i < 200 && app.events().filter((e) => e === 'request.start').length < paths.length; i++) await sleep(10);
-  expect(app.events().filter((e) => e === 'request.start')).toHaveLength(paths.length);
+  await waitFor(() => app.events().filter((e) => e === 'request.start').length === paths.length, `${paths.length} requests in the handler`);
   return replies;
 }
 

@@ -5,11 +5,11 @@
  */
 import 'reflect-metadata';
 import { describe, expect, it } from '@jest/globals';
-import { Module, type LoggerService } from '@nestjs/common';
-import { ModulesContainer } from '@nestjs/core';
+import { Injectable, Module, Scope, type LoggerService } from '@nestjs/common';
+import { DiscoveryModule, DiscoveryService, ModulesContainer } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { QuitModule } from '../lib/index.js';
-import { importersOf, moduleClass, modulesWhere, setHookDistance } from '../lib/internals/nest-core.js';
+import { importersOf, moduleClass, modulesWhere, setHookDistance, wrapperInstance } from '../lib/internals/nest-core.js';
 
 const warnings: string[] = [];
 const logger: LoggerService = { log: () => undefined, error: () => undefined, warn: (m: string) => void warnings.push(m) };
@@ -49,5 +49,25 @@ describe('lib/internals/nest-core.ts on the installed @nestjs/core', () => {
     const modules = single.get(ModulesContainer);
     expect(importersOf(modules, (cls) => cls === Leaf)).toEqual(['Root']);
     await single.close();
+  });
+
+  it('InstanceWrapper: a singleton is static, a request-scoped provider is not, an alias is skipped', async () => {
+    @Injectable()
+    class Single {}
+    @Injectable({ scope: Scope.REQUEST })
+    class PerRequest {}
+    const moduleRef = await Test.createTestingModule({
+      imports: [DiscoveryModule],
+      providers: [Single, PerRequest, { provide: 'ALIAS', useExisting: Single }],
+    }).compile();
+    const wrappers = moduleRef.get(DiscoveryService).getProviders();
+    const byName = (name: unknown) => wrappers.find((w) => w.name === name || w.token === name);
+    expect(wrapperInstance(byName('Single'), logger)).toMatchObject({ name: 'Single', isStatic: true });
+    expect(wrapperInstance(byName('ALIAS'), logger)).toBeUndefined();
+    // Nest keeps a prototype instance of a request-scoped provider: found, and marked not static.
+    expect(wrapperInstance(byName('PerRequest'), logger)).toMatchObject({ name: 'PerRequest', isStatic: false });
+    expect(wrapperInstance({ instance: {}, name: 'Bare' }, logger)).toEqual({ instance: {}, name: 'Bare', isStatic: true });
+    expect(warnings.at(-1)).toContain('InstanceWrapper#isDependencyTreeStatic() is not there');
+    await moduleRef.close();
   });
 });

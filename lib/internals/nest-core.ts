@@ -75,3 +75,33 @@ export function importersOf(modules: ModulesContainer, test: (cls: Function) => 
   }
   return names;
 }
+
+/** What is read of Nest's `InstanceWrapper` (`injector/instance-wrapper.js`), as `DiscoveryService` hands it out. */
+interface NestInstanceWrapper {
+  readonly instance?: unknown;
+  readonly name?: unknown;
+  readonly isAlias?: boolean;
+  isDependencyTreeStatic?(): boolean;
+}
+
+let staticProbeWarned = false;
+
+/**
+ * The instance behind a provider or controller wrapper, when it is the one to explore:
+ * not an alias (`useExisting`) of another wrapper. `isStatic` is false for request- and
+ * transient-scoped trees (`isDependencyTreeStatic()`); where that method is missing, the
+ * wrapper is taken as static and a warning says so once.
+ */
+export function wrapperInstance(wrapper: unknown, logger?: LoggerService): { instance: object; name: string; isStatic: boolean } | undefined {
+  const w = wrapper as NestInstanceWrapper;
+  if (w?.isAlias === true) return undefined;
+  const instance = w?.instance;
+  if (!instance || typeof instance !== 'object') return undefined;
+  let isStatic = true;
+  if (typeof w.isDependencyTreeStatic === 'function') isStatic = w.isDependencyTreeStatic();
+  else if (!staticProbeWarned) {
+    staticProbeWarned = true;
+    logger?.warn(QuitMessages.nestInternalMissing('InstanceWrapper#isDependencyTreeStatic()', 'request-scoped providers are not told apart; their @OnQuit() hooks may be registered once.'));
+  }
+  return { instance, name: String(w.name ?? ''), isStatic };
+}

@@ -51,8 +51,9 @@ class Jobs {
   async fromInit(ms: number): Promise<void> {
     ev('initworker.start');
     try {
-      // In flight at the shutdown by construction, however slow the start-up was.
-      await untilQuitting(this.quit);
+      // In flight at the shutdown by construction, and ending inside the workers phase
+      // (after the transports), however slow the machine.
+      await untilWorkersPhase(this.quit);
       await sleep(ms);
       await this.pool.query(10);
       ev('initworker.end');

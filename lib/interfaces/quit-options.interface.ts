@@ -96,7 +96,9 @@ export interface QuitModuleOptions {
    * error is logged and recorded, the work in flight is drained, and the process exits
    * with `failureExitCode` within `timeoutMs`. `false`: Node's default, the process
    * dies at once and every request in flight is reset. During a shutdown such an error
-   * is always logged, recorded and drained through, whatever this option says.
+   * is always logged, recorded and drained through, whatever this option says. An
+   * unhandled rejection is seen as Node raises it (`--unhandled-rejections=throw`, the
+   * default): not when the app listens to `unhandledRejection` itself.
    * @default true
    */
   quitOnUncaughtError?: boolean;

@@ -36,6 +36,7 @@ export const QuitMessages = {
     `${origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'} during the shutdown (recorded; the drain goes on, the exit will be non-zero): ${message}`,
   uncaughtStartsShutdown: (origin: string, message: string) =>
     `${origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'}: shutting down (quitOnUncaughtError): ${message}`,
+  uncaughtNotRecorded: (max: number) => `More than ${max} uncaught errors during the shutdown: the next ones are neither logged nor recorded`,
   processExitDuringShutdown: (code: number, skipped: string[]) =>
     `process.exit(${code}) was called before the shutdown finished; skipped: ${skipped.length ? skipped.join('; ') : 'nothing pending'}`,
   waitingForInit: () => 'Shutdown requested during initialisation: the quit pipeline starts once onModuleInit / onApplicationBootstrap have finished',

@@ -251,6 +251,19 @@ describe('QuitCoordinator: uncaught errors and process.exit()', () => {
     expect(calls.exits).toEqual([1]);
   });
 
+  it('an error thrown on every tick during the shutdown is recorded 20 times, not without bound', async () => {
+    const { core } = setup();
+    let release!: () => void;
+    core.hooks.add(() => new Promise<void>((r) => (release = r)), { name: 'slow' });
+    const done = core.onNestDestroy();
+    await jest.advanceTimersByTimeAsync(10);
+    for (let i = 0; i < 500; i++) expect(core.onUncaughtError(new Error(`tick ${i}`), 'uncaughtException')).toBe(true);
+    release();
+    const report = await done;
+    expect(report.failures).toHaveLength(20);
+    expect(report.failures.at(-1)?.message).toBe('Uncaught exception: tick 19');
+  });
+
   it('process.exit(0) in a hook: the forced report names what was skipped and the exit code becomes failureExitCode', async () => {
     const { core, forced } = setup();
     core.hooks.add(() => undefined, { name: 'after', order: 1 });

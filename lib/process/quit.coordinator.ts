@@ -38,6 +38,9 @@ const realProcess: CoordinatorProcess = {
   exit: (code) => process.exit(code),
 };
 
+/** Uncaught errors recorded (and logged) per shutdown; later ones are only counted towards ownership. */
+const MAX_RECORDED_ERRORS = 20;
+
 /** Token of the process-wide parts: the module provides the real ones, a unit test its own. */
 export const QUIT_PROCESS = 'quit:process';
 export const realProcessProvider = { provide: QUIT_PROCESS, useValue: realProcess };
@@ -97,6 +100,7 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
   private deadlineTimer?: NodeJS.Timeout;
   private exiting = false;
   private finished = false;
+  private uncaught = 0;
   private readonly unsubscribe: Array<() => void>;
 
   constructor(
@@ -241,8 +245,14 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
       void this.start('error', { reason: `${origin}: ${message}` });
       return true;
     }
-    this.options.logger?.error(QuitMessages.uncaughtDuringShutdown(origin, message), stack);
-    this.record(origin, error);
+    // A timer that throws on every tick must not flood the log or grow the report without bound.
+    this.uncaught++;
+    if (this.uncaught <= MAX_RECORDED_ERRORS) {
+      this.options.logger?.error(QuitMessages.uncaughtDuringShutdown(origin, message), stack);
+      this.record(origin, error);
+    } else if (this.uncaught === MAX_RECORDED_ERRORS + 1) {
+      this.options.logger?.error(QuitMessages.uncaughtNotRecorded(MAX_RECORDED_ERRORS));
+    }
     // Without us the process would have died of it: it is ours to end, non-zero.
     this.own();
     return true;

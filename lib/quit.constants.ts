@@ -14,8 +14,8 @@ export const TRACKED_WORKER_METADATA = 'quit:tracked_worker';
 export const TRACKED_WRAPPER = Symbol.for('nestjs-quit:tracked_wrapper');
 
 /**
- * The property under which the explorer gives a provider instance its
- * `QuitService`: the wrapper made at decoration time reads it to count a run.
+ * The property under which the explorer gives a provider instance its worker gate
+ * (the coordinator): the wrapper made at decoration time reads it to count a run.
  */
 export const QUIT_TRACKER = Symbol.for('nestjs-quit:tracker');
 

@@ -1,19 +1,39 @@
-import { Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { QuitCoordinator } from './process/quit.coordinator.js';
+import { QuitMetadataAccessor } from './quit-metadata.accessor.js';
 import { QUIT_HOOK_DISTANCE } from './quit.constants.js';
-import { QuitExitPolicy } from './process/exit.policy.js';
+import { QuitExplorer } from './quit.explorer.js';
 
-/** Runs after every other `onApplicationShutdown`: the shutdown is over, the exit code is decided. */
+/**
+ * The hooks that must come first or last, in a module moved to distance Infinity:
+ * its `onModuleInit` runs before every other one (the hooks, tracked instances and
+ * worker sources are in place before user code starts work), and its
+ * `onApplicationShutdown` after every other one (the shutdown is over: the exit).
+ */
 @Injectable()
-export class QuitFinalizer implements OnApplicationShutdown {
-  constructor(private readonly policy: QuitExitPolicy) {}
+export class QuitOuterLifecycle implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    private readonly core: QuitCoordinator,
+    private readonly explorer: QuitExplorer,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    this.core.initStarted();
+    await this.explorer.explore();
+  }
 
   onApplicationShutdown(): void {
-    this.policy.finish();
+    this.core.finish();
   }
 }
 
-/** Holds the finalizer in a module of its own, so that its hooks can be ordered last. */
-@Module({ providers: [QuitFinalizer] })
-export class QuitFinalizerModule {
+/** Holds the discovery and the outer hooks in a module of its own, so that its hooks can be ordered first and last. */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [QuitMetadataAccessor, QuitExplorer, QuitOuterLifecycle],
+  exports: [QuitExplorer],
+})
+export class QuitOuterModule {
   static readonly [QUIT_HOOK_DISTANCE] = Infinity;
 }

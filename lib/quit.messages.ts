@@ -14,6 +14,7 @@ export const QuitMessages = {
   deadline: (ms: number) => `Shutdown did not finish within the ${ms} ms deadline; exiting now`,
   secondSignal: (signal: string) => `Received ${signal} again while shutting down; exiting now`,
   nestHooksPending: () => 'nest: onModuleDestroy / beforeApplicationShutdown / onApplicationShutdown hooks still running',
+  nestHooksNotRun: () => 'nest: onModuleDestroy / beforeApplicationShutdown / onApplicationShutdown hooks (not run)',
   exiting: (code: number) => `Exiting with code ${code}`,
   requestScoped: (decorator: string, target: string) =>
     `${decorator} on ${target} is ignored: the provider is not static (request or transient scope). Move it to a singleton provider.`,
@@ -34,6 +35,20 @@ export const QuitMessages = {
     'nestjs-quit could not watch the WebSocket adapter (ApplicationConfig#getIoAdapter / adapter.create changed?): only gateways with a @WebSocketServer() property or on the HTTP server (platform-ws) are drained.',
   gatewayHandlersNotCounted: () =>
     'nestjs-quit could not wrap the WebSocket adapter\'s bindMessageHandlers: gateway messages in flight are not waited for; their connections get the goodbye as soon as the drain starts.',
+  uncaughtError: (origin: string) => (origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'),
+  uncaughtDuringShutdown: (origin: string, message: string) =>
+    `${origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'} during the shutdown (recorded; the drain goes on, the exit will be non-zero): ${message}`,
+  uncaughtStartsShutdown: (origin: string, message: string) =>
+    `${origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'}: shutting down (quitOnUncaughtError): ${message}`,
+  uncaughtNotRecorded: (max: number) => `More than ${max} uncaught errors during the shutdown: the next ones are neither logged nor recorded`,
+  processExitDuringShutdown: (code: number, skipped: string[]) =>
+    `process.exit(${code}) was called before the shutdown finished; skipped: ${skipped.length ? skipped.join('; ') : 'nothing pending'}`,
+  waitingForInit: () => 'Shutdown requested during initialisation: the quit pipeline starts once onModuleInit / onApplicationBootstrap have finished',
+  initPending: () => 'nest: onModuleInit / onApplicationBootstrap still running',
+  duplicateModule: (importers: string[]) =>
+    `QuitModule.forRoot() is imported more than once (${importers.join(' and ')}): one application has one quit event. Import it once, in the root module; QuitService is global.`,
+  nestInternalMissing: (what: string, consequence: string) =>
+    `nestjs-quit: ${what} is not there in this version of @nestjs/core; ${consequence}`,
   moduleNotFound: () =>
     'QuitModule could not find its own module in the container, so its hooks may not run before other modules\' onModuleDestroy. Import QuitModule.forRoot() once in the root module.',
 } as const;

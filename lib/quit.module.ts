@@ -1,18 +1,22 @@
 import { Global, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import type { QuitModuleAsyncOptions, QuitModuleOptions, QuitOptionsFactory } from './interfaces/quit-options.interface.js';
-import { QuitExitPolicy } from './process/exit.policy.js';
-import { QuitMetadataAccessor } from './quit-metadata.accessor.js';
+import { QuitCoordinator, realProcessProvider } from './process/quit.coordinator.js';
 import { QUIT_HOOK_DISTANCE, QUIT_MODULE_OPTIONS } from './quit.constants.js';
-import { QuitExplorer } from './quit.explorer.js';
-import { QuitFinalizerModule } from './quit.finalizer.js';
+import { QuitOuterModule } from './quit.finalizer.js';
 import { QuitLifecycle } from './quit.lifecycle.js';
 import { resolveQuitOptions } from './quit.options.js';
 import { QuitReporter } from './quit.reporter.js';
 import { QuitService } from './quit.service.js';
-import { WorkerSourceExplorer } from './workers/worker-source.explorer.js';
 
-const CORE_PROVIDERS: Provider[] = [QuitService, QuitMetadataAccessor, QuitExplorer, QuitReporter, QuitExitPolicy, QuitLifecycle, WorkerSourceExplorer];
+/** The coordinator owns the shutdown; the service is its public face; the rest wire it to Nest. */
+const CORE_PROVIDERS: Provider[] = [
+  realProcessProvider,
+  QuitCoordinator,
+  QuitService,
+  QuitReporter,
+  QuitLifecycle,
+];
 
 /**
  * Graceful shutdown for the whole application. Import it once, in the root module:
@@ -21,7 +25,7 @@ const CORE_PROVIDERS: Provider[] = [QuitService, QuitMetadataAccessor, QuitExplo
 @Global()
 @Module({})
 export class QuitModule {
-  /** Its `onModuleDestroy` hooks run before every other module's (see `QuitLifecycle`). */
+  /** Its `onModuleDestroy` hooks run before every other module's (see `QuitLifecycle`); the `QuitOuterModule`'s init hooks run first and its `onApplicationShutdown` last. */
   static readonly [QUIT_HOOK_DISTANCE] = -1;
 
   /** Options are checked here, at startup: a bad value throws a `QuitOptionsError` naming it. */
@@ -59,9 +63,9 @@ export class QuitModule {
     return {
       module: QuitModule,
       global: true,
-      imports: [...imports, DiscoveryModule, QuitFinalizerModule],
+      imports: [...imports, DiscoveryModule, QuitOuterModule],
       providers: [...providers, ...CORE_PROVIDERS],
-      exports: [QuitService, QuitExitPolicy],
+      exports: [QuitService, QuitCoordinator],
     };
   }
 }

@@ -14,6 +14,7 @@ export interface ResolvedQuitOptions {
   signals: NodeJS.Signals[];
   exitCode: number | undefined;
   failureExitCode: number;
+  quitOnUncaughtError: boolean;
   logger: LoggerService | undefined;
 }
 
@@ -27,6 +28,7 @@ export const QUIT_DEFAULTS = {
   http: { idleGraceMs: 250 },
   signals: ['SIGTERM', 'SIGINT'] as NodeJS.Signals[],
   failureExitCode: 1,
+  quitOnUncaughtError: true,
 } as const;
 
 const TRANSPORTS: readonly TransportKind[] = ['http', 'grpc', 'tcp', 'redis', 'nats', 'mqtt', 'rmq', 'kafka', 'rpc'];
@@ -40,6 +42,7 @@ const KNOWN_KEYS = new Set([
   'signals',
   'exitCode',
   'failureExitCode',
+  'quitOnUncaughtError',
   'logger',
 ]);
 
@@ -75,6 +78,7 @@ export function resolveQuitOptions(options: QuitModuleOptions | undefined | null
     signals: signals(o.signals),
     exitCode: o.exitCode === undefined ? undefined : exitCode('exitCode', o.exitCode),
     failureExitCode: o.failureExitCode === undefined ? QUIT_DEFAULTS.failureExitCode : exitCode('failureExitCode', o.failureExitCode),
+    quitOnUncaughtError: flag('quitOnUncaughtError', o.quitOnUncaughtError, QUIT_DEFAULTS.quitOnUncaughtError),
     logger: logger(o.logger),
   };
 }
@@ -128,6 +132,12 @@ function exitCode(option: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 255) {
     throw new QuitOptionsError(option, value, 'an integer exit code from 0 to 255');
   }
+  return value;
+}
+
+function flag(option: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new QuitOptionsError(option, value, 'true or false');
   return value;
 }
 

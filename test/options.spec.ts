@@ -10,6 +10,7 @@ describe('QuitModule.forRoot() options', () => {
     ['transportOrder[1]', { transportOrder: ['http', 'smtp'] }, 'QuitModule option "transportOrder[1]" is invalid: got "smtp"'],
     ['exitCode', { exitCode: 256 }, 'QuitModule option "exitCode" is invalid: got 256'],
     ['logger', { logger: 'yes' }, 'QuitModule option "logger" is invalid: got "yes"'],
+    ['quitOnUncaughtError', { quitOnUncaughtError: 'no' }, 'QuitModule option "quitOnUncaughtError" is invalid: got "no"; expected true or false.'],
     ['unknown', { timeout: 5 }, 'QuitModule option "timeout" is invalid: got 5; expected no such option.'],
   ])('rejects a bad %s, naming it', (option, options, message) => {
     const call = () => QuitModule.forRoot(options as never);

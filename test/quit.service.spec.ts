@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Injectable, Module, Scope, type INestApplicationContext, type LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { OnQuit, QuitModule, QuitService, TrackedWorker, type QuitEvent, type QuitModuleOptions } from '../lib/index.js';
+import { OnQuit, QuitModule, QuitService, TrackedWorker, type QuitEvent, type QuitModuleOptions, type QuitReport } from '../lib/index.js';
+import { untilQuitting } from './helpers/quit.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -88,6 +89,14 @@ async function boot(options: QuitModuleOptions = {}, providers: any[] = [Closers
   return { quit, logger, events, ctx };
 }
 
+/** Closes the app as a test or a script does (`app.close()`) and returns the shutdown's report. */
+async function closeApp(quit: QuitService): Promise<QuitReport> {
+  const app = ctx!;
+  ctx = undefined;
+  await app.close();
+  return quit.report!;
+}
+
 describe('QuitService', () => {
   it('runs @OnQuit hooks by order, last registered first within an order, before onModuleDestroy', async () => {
     const { ctx: app } = await boot();
@@ -120,13 +129,17 @@ describe('QuitService', () => {
     const { quit, events } = await boot({}, []);
     expect(quit.isQuitting).toBe(false);
     expect(quit.isReady).toBe(true);
-    // app.close() is the trigger here: quit() in-process would raise a signal at the test runner.
-    const first = quit.begin('close');
+    // app.close() is the trigger here: quit() first in-process would raise a signal at the test runner.
+    const closing = closeApp(quit);
+    await untilQuitting(quit);
     expect(quit.isQuitting).toBe(true);
     expect(quit.isReady).toBe(false);
     expect(quit.signal.aborted).toBe(true);
-    expect(quit.begin('quit')).toBe(first);
-    const report = await first;
+    // Joins the shutdown under way: the same promise, whoever calls.
+    const joined = quit.quit('again');
+    expect(quit.quit('once more')).toBe(joined);
+    const report = await closing;
+    expect(await joined).toBe(report);
     expect(report).toMatchObject({ trigger: 'close', ok: true, pending: [], failures: [] });
     expect(report.phases.map((p) => p.phase)).toEqual(['fire', 'readiness', 'transports', 'workers', 'hooks']);
     expect(events.map((e) => (e.type.startsWith('phase') ? `${e.type} ${(e as { phase: string }).phase}` : e.type))).toEqual([
@@ -175,7 +188,8 @@ describe('QuitService', () => {
   it('once quitting, a tracked method is skipped (or rejects with whenQuitting: reject) and counted', async () => {
     const { quit, ctx: app } = await boot({}, [Worker]);
     const worker = app.get(Worker);
-    const shutdown = quit.begin('close');
+    const shutdown = closeApp(quit);
+    await untilQuitting(quit);
     await expect(worker.job(10)).resolves.toBeUndefined();
     expect(worker.syncJob()).toBeUndefined();
     await expect(worker.strict()).rejects.toThrow('strict was not started: the application is shutting down.');
@@ -187,7 +201,7 @@ describe('QuitService', () => {
   it('a worker that never finishes is cut at the workers timeout and named', async () => {
     const { quit } = await boot({ phaseTimeouts: { workers: 50 } }, []);
     quit.trackWorker('stuck-consumer');
-    const report = await quit.begin('close');
+    const report = await closeApp(quit);
     expect(report.ok).toBe(false);
     expect(report.pending).toEqual(['workers: stuck-consumer x1']);
     expect(report.phases.find((p) => p.phase === 'workers')).toMatchObject({ timedOut: true });
@@ -197,7 +211,7 @@ describe('QuitService', () => {
   it('a hook that rejects after its timeout is reported once, as a timeout, without an unhandled rejection', async () => {
     const { quit, logger } = await boot({}, []);
     quit.onQuit(() => sleep(80).then(() => Promise.reject(new Error('late'))), { name: 'late-hook', timeoutMs: 20 });
-    const report = await quit.begin('close');
+    const report = await closeApp(quit);
     await sleep(120);
     expect(report.failures.map((f) => f.message)).toEqual(['Quit hook late-hook did not finish within 20 ms']);
     expect(logger.lines.filter((l) => l.startsWith('error Quit hook'))).toEqual(['error Quit hook late-hook did not finish within 20 ms']);
@@ -234,7 +248,7 @@ describe('QuitService.signal', () => {
     process.on('warning', onWarning);
     let aborted = 0;
     for (let i = 0; i < 50; i++) quit.signal.addEventListener('abort', () => aborted++);
-    await quit.begin('close');
+    await closeApp(quit);
     await new Promise((r) => setImmediate(r));
     process.removeListener('warning', onWarning);
     expect(aborted).toBe(50);
@@ -242,44 +256,7 @@ describe('QuitService.signal', () => {
   });
 });
 
-describe('the transports phase (one drainer standing in for a server)', () => {
-  /** A drainer whose drain ends only when told, and whose force-close can hang. */
-  function drainer(opts: { forceHangs?: boolean } = {}) {
-    let finish!: () => void;
-    const drained = new Promise<void>((r) => (finish = r));
-    return {
-      transport: 'tcp' as const,
-      name: 'tcp:test',
-      stopIntake: () => undefined,
-      drain: () => drained,
-      forceClose: () => {
-        if (opts.forceHangs) return new Promise<void>(() => undefined);
-        finish(); // what closing does: the drain's promise settles right after
-        return undefined;
-      },
-      pending: () => ['tcp:test: 1 message(s) in flight'],
-    };
-  }
-
-  it('reports a drainer force-closed at the timeout once, even when its drain settles afterwards', async () => {
-    const { quit, events } = await boot({ phaseTimeouts: { transports: 50 } }, []);
-    quit.addDrainer(drainer());
-    const report = await quit.begin('close');
-    await sleep(10);
-    const drainedEvents = events.filter((e) => e.type === 'transport.drained' && e.name === 'tcp:test');
-    expect(drainedEvents).toEqual([expect.objectContaining({ forced: true })]);
-    expect(report.pending).toEqual(['transports: tcp:test: 1 message(s) in flight']);
-    expect(report.failures).toEqual([]);
-  });
-
-  it('does not wait for ever on a force-close that hangs: it is reported and the pipeline goes on', async () => {
-    const { quit } = await boot({ timeoutMs: 1_200, phaseTimeouts: { transports: 50 } }, []);
-    quit.addDrainer(drainer({ forceHangs: true }));
-    const report = await quit.begin('close');
-    expect(report.failures.map((f) => f.message)).toEqual(['Force-closing tcp:test did not finish within 1 s']);
-    expect(report.phases.map((p) => p.phase)).toEqual(['fire', 'readiness', 'transports', 'workers', 'hooks']);
-  });
-});
+// The transports phase with drainers standing in for servers: test/quit.pipeline.spec.ts.
 
 describe('edge cases a review found', () => {
   @TrackedWorker()
@@ -299,7 +276,7 @@ describe('edge cases a review found', () => {
     const { quit, ctx: app } = await boot({}, [TrackedClass]);
     app.get(TrackedClass).work();
     expect(app.get(TrackedClass).runs).toBe(1);
-    const report = await quit.begin('close');
+    const report = await closeApp(quit);
     expect(order).toEqual(['class-tracked closeUp ran']);
     expect(report.skippedWorkerRuns).toBe(0);
   });
@@ -323,23 +300,23 @@ describe('edge cases a review found', () => {
 
   it('a phase with nothing to wait for is not a timeout, even with a zero timeout', async () => {
     const { quit } = await boot({ phaseTimeouts: { transports: 0, workers: 0, hooks: 0 } }, []);
-    const report = await quit.begin('close');
+    const report = await closeApp(quit);
     expect(report).toMatchObject({ ok: true, pending: [], failures: [] });
   });
 
   it('quit() called from a listener of the abort signal joins the running shutdown', async () => {
     const { quit, events } = await boot({}, []);
     let joined: Promise<unknown> | undefined;
-    quit.signal.addEventListener('abort', () => (joined = quit.begin('quit')));
-    const first = quit.begin('close');
-    expect(joined).toBe(first);
-    await first;
+    quit.signal.addEventListener('abort', () => (joined = quit.quit('from a listener')));
+    const report = await closeApp(quit);
+    expect(await joined).toBe(report);
+    expect(report.trigger).toBe('close');
     expect(events.filter((e) => e.type === 'quit.started')).toHaveLength(1);
   });
 
   it('track() after the workers phase returns a rejected promise rather than throwing', async () => {
     const { quit } = await boot({}, []);
-    await quit.begin('close');
+    await closeApp(quit);
     await expect(quit.track(Promise.resolve(1), 'late')).rejects.toThrow('the workers phase of the shutdown is over');
   });
 

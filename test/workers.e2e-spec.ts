@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { QuitModule, QuitService, TrackedWorker } from '../lib/index.js';
 import { childStarter } from './helpers/child.js';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
+import { untilQuitting } from './helpers/quit.js';
 
 const start = childStarter();
 
@@ -88,11 +89,11 @@ describe("@TrackedWorker({ whenQuitting: 'run' })", () => {
     const quit = app.get(QuitService);
     const handler = app.get(Handler);
     quit.events$.subscribe((e) => e.type === 'phase.started' && log.push(`phase ${e.phase}`));
-    // The trigger app.close() uses; quit() in-process would raise a signal at the test runner.
-    const pipeline = quit.begin('close');
+    // app.close() starts it: quit() in-process would raise a signal at the test runner.
+    const closing = app.close();
+    await untilQuitting(quit);
     const [late, skipped] = [handler.handle('late'), handler.tick()];
-    await pipeline;
-    await app.close();
+    await closing;
     expect(await late).toBe('late');
     expect(await skipped).toBeUndefined();
     expect(log).toEqual(['phase fire', 'phase readiness', 'phase transports', 'phase workers', 'handled late', 'phase hooks']);

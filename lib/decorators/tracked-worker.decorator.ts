@@ -1,7 +1,7 @@
 import type { TrackedWorkerOptions } from '../interfaces/tracked-worker.interface.js';
 import { ON_QUIT_METADATA, QUIT_TRACKER, QUIT_WHEN_QUITTING, TRACKED_WORKER_METADATA, TRACKED_WRAPPER } from '../quit.constants.js';
 import { QuitRejectedError } from '../errors/quit-rejected.error.js';
-import type { QuitService } from '../quit.service.js';
+import type { WorkerGate } from '../process/quit.coordinator.js';
 
 const WHEN_QUITTING = new Set(['skip', 'reject', 'run']);
 
@@ -47,7 +47,7 @@ export function TrackedWorker(options: TrackedWorkerOptions = {}): MethodDecorat
 /**
  * Wraps at decoration time rather than at bootstrap: a scheduler or queue reads and
  * binds the method in its own `onModuleInit`, which may run before ours. The wrapper
- * finds its `QuitService` on the instance, where the explorer puts it; without one
+ * finds its gate (the coordinator) on the instance, where the explorer puts it; without one
  * (before bootstrap, or outside Nest) it just calls the method.
  */
 function wrap(original: unknown, className: string | undefined, method: string, options: TrackedWorkerOptions): Function {
@@ -60,7 +60,7 @@ function wrap(original: unknown, className: string | undefined, method: string, 
   }
   const isAsync = original.constructor?.name === 'AsyncFunction';
   const wrapper = function (this: Record<symbol, unknown>, ...args: unknown[]) {
-    const quit = this?.[QUIT_TRACKER] as QuitService | undefined;
+    const quit = this?.[QUIT_TRACKER] as WorkerGate | undefined;
     if (!quit) return original.apply(this, args);
     const name = options.name ?? `${this.constructor?.name ?? 'anonymous'}@${method}`;
     // An integration that stops the source of the calls itself (a BullMQ worker) marks
@@ -103,7 +103,7 @@ function wrap(original: unknown, className: string | undefined, method: string, 
 }
 
 /** For `'run'`: past the workers phase nothing waits for the run any more, but it still runs. */
-function tryTrack(quit: QuitService, name: string): { done(): void } {
+function tryTrack(quit: WorkerGate, name: string): { done(): void } {
   try {
     return quit.trackWorker(name);
   } catch {

@@ -14,4 +14,6 @@ export type QuitEvent =
   | { type: 'worker.skipped'; name: string; at: number }
   /** The overall deadline (`timeoutMs`) cut a phase short: the shutdown is out of time. */
   | { type: 'quit.deadline'; at: number; phase: QuitPhase }
-  | { type: 'quit.ended'; at: number; report: QuitReport };
+  | { type: 'quit.ended'; at: number; report: QuitReport }
+  /** The process is about to end before the shutdown finished (`report.forced` or `report.processExitCode` says why): the last event. */
+  | { type: 'quit.forced'; at: number; report: QuitReport };

@@ -91,6 +91,18 @@ export interface QuitModuleOptions {
    */
   failureExitCode?: number;
   /**
+   * What an uncaught exception or unhandled rejection does while no shutdown runs.
+   * `true`: it starts the shutdown (trigger `'error'`, like close-with-grace): the
+   * error is logged and recorded, the work in flight is drained, and the process exits
+   * with `failureExitCode` within `timeoutMs`. `false`: Node's default, the process
+   * dies at once and every request in flight is reset. During a shutdown such an error
+   * is always logged, recorded and drained through, whatever this option says. An
+   * unhandled rejection is seen as Node raises it (`--unhandled-rejections=throw`, the
+   * default): not when the app listens to `unhandledRejection` itself.
+   * @default true
+   */
+  quitOnUncaughtError?: boolean;
+  /**
    * Where the module logs. `false` silences it.
    * @default new Logger('QuitModule')
    */

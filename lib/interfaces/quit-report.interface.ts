@@ -1,7 +1,10 @@
 import type { QuitPhase } from './quit-event.interface.js';
 
-/** What started a shutdown. */
-export type QuitTrigger = 'signal' | 'close' | 'quit';
+/**
+ * What started a shutdown: a process signal, `app.close()`, `quit()`, or an uncaught
+ * exception / unhandled rejection (`quitOnUncaughtError`).
+ */
+export type QuitTrigger = 'signal' | 'close' | 'quit' | 'error';
 
 /** One failure met during a shutdown. */
 export interface QuitFailure {
@@ -29,7 +32,7 @@ export interface QuitReport {
   trigger: QuitTrigger;
   /** The signal, when a signal started it. */
   signal?: string;
-  /** The reason given to `quit(reason)`. */
+  /** The reason given to `quit(reason)`, or the message of the error that started it. */
   reason?: string;
   /** Epoch milliseconds of the start. */
   startedAt: number;
@@ -43,6 +46,11 @@ export interface QuitReport {
   skippedWorkerRuns: number;
   /** Set when the process was made to exit before the shutdown finished. */
   forced?: 'deadline' | 'second-signal';
-  /** No timeout, no failure and not forced. */
+  /**
+   * Set when code called `process.exit(code)` before the shutdown finished: what it
+   * skipped is in `pending`, and a 0 code was turned into `failureExitCode`.
+   */
+  processExitCode?: number;
+  /** No timeout, no failure, not forced, no `process.exit()` meanwhile. */
   ok: boolean;
 }

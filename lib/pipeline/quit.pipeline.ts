@@ -7,6 +7,7 @@ import type { TransportDrainer } from '../interfaces/transport-drainer.interface
 import type { ResolvedQuitOptions } from '../quit.options.js';
 import { QuitTimeoutError } from '../errors/quit-timeout.error.js';
 import { QuitMessages } from '../quit.messages.js';
+import type { WorkerSource } from '../workers/worker-source.interface.js';
 import { WorkerTracker } from '../workers/worker.tracker.js';
 import { now, round, settleWithin, sleep } from './timing.js';
 
@@ -15,7 +16,11 @@ export interface PipelineInput {
   trigger: QuitTrigger;
   signal?: string;
   reason?: string;
+  /** Monotonic milliseconds (`performance.now()`) by which everything must be over: the coordinator's one deadline. */
+  deadlineAt: number;
   drainers: TransportDrainer[];
+  /** Schedulers and queue workers: stopped inside the fire step, their closing waited for in the workers phase. */
+  sources: WorkerSource[];
   workers: WorkerTracker;
   hooks: HookRegistry;
   /** The "fire" step: flips the quit event (isQuitting, the abort signal, readiness). */
@@ -37,25 +42,32 @@ interface PhaseOutcome {
 }
 
 /**
- * Runs one shutdown: fire → readiness delay → drain transports → drain workers → quit
- * hooks, strictly in order, each phase within its own timeout and all within the overall
- * deadline. It never throws: what goes wrong is recorded and the next phase still runs.
+ * Runs one shutdown: fire (and stop the worker sources) → readiness delay → drain
+ * transports → drain workers → quit hooks, strictly in order, each phase within its own
+ * timeout and all within the coordinator's deadline. It never throws: what goes wrong is
+ * recorded and the next phase still runs. It knows nothing of the process: the
+ * `QuitCoordinator` decides how that ends.
  */
 export class QuitPipeline {
-  private readonly startedAt = Date.now();
-  private readonly start = now();
+  private startedAt = Date.now();
+  private start = now();
   private readonly deadline: number;
+  /** The phase last ended, for an error recorded between phases. */
+  private lastPhase: QuitPhase = 'fire';
   private readonly phases: QuitPhaseReport[] = [];
   private readonly failures: QuitFailure[] = [];
   /** The phase running now, with what it still waits for: a forced exit reports it. */
   private current?: { phase: QuitPhase; begin: number; pending: () => string[] };
 
   constructor(private readonly input: PipelineInput) {
-    this.deadline = this.start + input.options.timeoutMs;
+    this.deadline = input.deadlineAt;
   }
 
   async run(): Promise<QuitReport> {
     const { options } = this.input;
+    // Durations count from the run, which may start later than the shutdown (after initialisation).
+    this.startedAt = Date.now();
+    this.start = now();
     this.input.emit({
       type: 'quit.started',
       trigger: this.input.trigger,
@@ -65,6 +77,7 @@ export class QuitPipeline {
     });
     await this.phase('fire', Infinity, async () => {
       this.input.fire();
+      this.stopSources();
       return none;
     });
     await this.phase('readiness', options.readinessDelayMs, async (budget) => {
@@ -84,10 +97,22 @@ export class QuitPipeline {
     return this.report();
   }
 
-  /** A report as of now; `forced` marks one the process is about to exit on. */
-  report(forced?: QuitReport['forced']): QuitReport {
+  /**
+   * Records a failure that did not come from a step (an uncaught error meanwhile),
+   * against the phase running now, or the last one.
+   */
+  recordFailure(source: string, message: string, error?: unknown): void {
+    this.fail(this.current?.phase ?? this.lastPhase, source, message, error, false);
+  }
+
+  /**
+   * A report as of now; `cut` marks one the process is about to exit on: forced (the
+   * deadline, a second signal), or `process.exit(code)` called by code.
+   */
+  report(cut?: NonNullable<QuitReport['forced']> | { processExitCode: number }): QuitReport {
+    const forced = typeof cut === 'string' ? cut : undefined;
     const phases = [...this.phases];
-    if (forced && this.current) {
+    if (cut !== undefined && this.current) {
       const { phase, begin } = this.current;
       const cut = { phase, startedAtMs: round(begin - this.start), durationMs: round(now() - begin), timedOut: true };
       phases.push({ ...cut, pending: this.current.pending() });
@@ -104,7 +129,8 @@ export class QuitPipeline {
       failures: [...this.failures],
       skippedWorkerRuns: this.input.skippedWorkerRuns(),
       forced,
-      ok: !forced && this.failures.length === 0 && this.phases.every((p) => !p.timedOut),
+      ...(typeof cut === 'object' ? { processExitCode: cut.processExitCode } : {}),
+      ok: cut === undefined && this.failures.length === 0 && this.phases.every((p) => !p.timedOut),
     };
   }
 
@@ -128,10 +154,34 @@ export class QuitPipeline {
       this.input.emit({ type: 'quit.deadline', at: Date.now(), phase });
     }
     this.current = undefined;
+    this.lastPhase = phase;
     const durationMs = round(now() - begin);
     this.phases.push({ phase, startedAtMs: round(begin - this.start), durationMs, ...outcome });
     if (outcome.timedOut) this.input.logger?.warn(QuitMessages.phaseTimedOut(phase, round(budget), outcome.pending));
     this.input.emit({ type: 'phase.ended', phase, at: Date.now(), durationMs, ...outcome });
+  }
+
+  /**
+   * Synchronous, right after the fire: no scheduler tick or queue fetch may start once
+   * `isQuitting` is true. Their closing (a queue worker's active jobs acknowledged) is
+   * counted as tracked work, which the workers phase waits for.
+   */
+  private stopSources(): void {
+    for (const source of this.input.sources) {
+      let closing: Promise<unknown> | void;
+      try {
+        closing = source.stopIntake();
+      } catch (error) {
+        this.fail('fire', source.name, QuitMessages.workerSourceFailed(source.name), error);
+        continue;
+      }
+      if (!closing) continue;
+      const settled = Promise.resolve(closing).then(
+        () => undefined,
+        (error) => this.fail('workers', source.name, QuitMessages.workerSourceFailed(source.name), error),
+      );
+      this.input.workers.track(settled, source.name);
+    }
   }
 
   private async drainTransports(budget: number): Promise<PhaseOutcome> {
@@ -230,7 +280,10 @@ export class QuitPipeline {
     const work = (async () => hook.run(abort.signal))().catch((e) => {
       error = e ?? new Error('rejected');
     });
-    const inTime = await settleWithin(work, timeoutMs);
+    const settled = await settleWithin(work, timeoutMs);
+    // A hook that blocked the event loop settles "in time" as far as the timer can tell
+    // (the timer could not fire while it blocked): its own duration says it overran.
+    const inTime = settled && now() - begin <= timeoutMs;
     if (!inTime) abort.abort(new QuitTimeoutError(`Quit hook ${hook.name}`, round(timeoutMs)));
     if (!inTime) this.fail('hooks', hook.name, QuitMessages.hookTimedOut(hook.name, round(timeoutMs)));
     else if (error !== undefined) this.fail('hooks', hook.name, QuitMessages.hookFailed(hook.name), error);
@@ -249,10 +302,10 @@ export class QuitPipeline {
     if (this.current) this.current.pending = pending;
   }
 
-  private fail(phase: QuitPhase, source: string, message: string, error?: unknown) {
-    this.failures.push({ phase, source, message: error instanceof Error ? `${message}: ${error.message}` : message, error });
-    const stack = error instanceof Error ? error.stack : undefined;
-    this.input.logger?.error(error === undefined ? message : `${message}: ${error instanceof Error ? error.message : String(error)}`, stack);
+  private fail(phase: QuitPhase, source: string, message: string, error?: unknown, log = true) {
+    const detail = error === undefined ? '' : `: ${error instanceof Error ? error.message : String(error)}`;
+    this.failures.push({ phase, source, message: `${message}${detail}`, error });
+    if (log) this.input.logger?.error(`${message}${detail}`, error instanceof Error ? error.stack : undefined);
   }
 }
 

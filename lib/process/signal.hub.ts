@@ -1,6 +1,9 @@
 export interface SignalSubscriber {
+  /** The signals it acts on; while `holding`, the hub keeps listening to them even when nothing else does. */
   readonly signals: readonly NodeJS.Signals[];
-  /** While true, the hub keeps listening even when nothing else does (mid-shutdown). */
+  /** Signals it only observes, and only while something else listens to them (never held). */
+  readonly watched?: readonly NodeJS.Signals[];
+  /** While true, the hub keeps listening to `signals` even when nothing else does (mid-shutdown). */
   readonly holding: boolean;
   onSignal(signal: NodeJS.Signals, selfRaised: boolean): void;
 }
@@ -20,7 +23,7 @@ export interface SignalSubscriber {
  * second signal), so that a second signal is still seen; once the app is closed it lets
  * go, before Nest re-raises the signal to end the process.
  */
-class SignalHub {
+export class SignalHub {
   private readonly subscribers = new Set<SignalSubscriber>();
   private readonly listeners = new Map<NodeJS.Signals, (signal: NodeJS.Signals) => void>();
   private raising = false;
@@ -79,7 +82,7 @@ class SignalHub {
   }
 
   private wantedSignals(): Set<NodeJS.Signals> {
-    return new Set([...this.subscribers].flatMap((s) => s.signals));
+    return new Set([...this.subscribers].flatMap((s) => [...s.signals, ...(s.watched ?? [])]));
   }
 
   private foreignListeners(signal: NodeJS.Signals): number {
@@ -93,7 +96,9 @@ class SignalHub {
       const reraised = this.reraises.get(signal) ?? 0;
       if (reraised) this.reraises.set(signal, reraised - 1);
       const selfRaised = this.raising || reraised > 0;
-      for (const s of [...this.subscribers]) if (s.signals.includes(signal)) s.onSignal(received ?? signal, selfRaised);
+      for (const s of [...this.subscribers]) {
+        if (s.signals.includes(signal) || s.watched?.includes(signal)) s.onSignal(received ?? signal, selfRaised);
+      }
     };
     this.listeners.set(signal, listener);
     // First in line, so a subscriber sees the signal before Nest starts closing.

@@ -3,35 +3,28 @@
  * in `onModuleDestroy`, an `@OnQuit()` hook. Shutdown is started by a signal from the
  * test, by `GET /close` (app.close()) or by `GET /quit` (quit.quit()).
  *
- * env: HOOK=hang|throw|late-reject adds a misbehaving hook (timeout HOOK_TIMEOUT_MS, 300 ms); QUIT_OPTIONS is JSON merged
- * into the module options.
+ * env: HOOK=hang|throw|late-reject|block|exit adds a misbehaving hook (timeout HOOK_TIMEOUT_MS, 300 ms; `block`
+ * blocks the event loop BLOCK_MS, `exit` calls process.exit(0)); QUIT_OPTIONS is JSON merged into the module
+ * options; POOL_DESTROY=hang makes the pool's onModuleDestroy hang; BOOT_DELAY_MS / INIT_DELAY_MS make
+ * onApplicationBootstrap / onModuleInit that slow; INIT_WORKER_MS starts a tracked worker run of that length
+ * from an onModuleInit; TWICE=1 imports QuitModule.forRoot() a second time, in OtherModule.
  */
 import 'reflect-metadata';
 import { Controller, Get, Injectable, Module, Query, type INestApplication, type OnModuleDestroy } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { OnQuit, QuitModule, QuitService, TrackedWorker, type QuitModuleOptions } from '../../lib/index.js';
+import { describeEvent, untilPhase, untilQuitting } from '../helpers/quit.js';
 import { ev, sleep } from './log.js';
 import { Pool } from './pool.js';
 
 let app: INestApplication;
 
-const untilQuitting = (quit: QuitService) =>
-  new Promise<void>((resolve) => (quit.isQuitting ? resolve() : quit.signal.addEventListener('abort', () => resolve())));
-
 /**
  * Resolves when the workers phase starts: a worker held until then provably ends inside
  * that phase, after the transports phase, however slow the machine.
  */
-let workersPhase: Promise<void> | undefined;
-const untilWorkersPhase = (quit: QuitService) =>
-  (workersPhase ??= new Promise<void>((resolve) => {
-    const sub = quit.events$.subscribe((e) => {
-      if (e.type === 'phase.started' && e.phase === 'workers') {
-        sub.unsubscribe();
-        resolve();
-      }
-    });
-  }));
+let workersPhase: Promise<unknown> | undefined;
+const untilWorkersPhase = (quit: QuitService) => (workersPhase ??= untilPhase(quit, 'workers'));
 
 @Injectable()
 class Jobs {
@@ -51,6 +44,38 @@ class Jobs {
     } catch (error) {
       ev(`worker.failed ${(error as Error).message}`);
     }
+  }
+
+  /** A consumer loop's run, started from an onModuleInit: it must be waited for like any other. */
+  @TrackedWorker()
+  async fromInit(ms: number): Promise<void> {
+    ev('initworker.start');
+    try {
+      // In flight at the shutdown by construction, and ending inside the workers phase
+      // (after the transports), however slow the machine.
+      await untilWorkersPhase(this.quit);
+      await sleep(ms);
+      await this.pool.query(10);
+      ev('initworker.end');
+    } catch (error) {
+      ev(`initworker.failed ${(error as Error).message}`);
+    }
+  }
+}
+
+/** With INIT_DELAY_MS, onModuleInit takes that long; with INIT_WORKER_MS, it starts a tracked run. */
+@Injectable()
+class SlowInit {
+  constructor(private readonly jobs: Jobs) {}
+
+  async onModuleInit(): Promise<void> {
+    const worker = Number(process.env.INIT_WORKER_MS ?? 0);
+    if (worker) void this.jobs.fromInit(worker);
+    const ms = Number(process.env.INIT_DELAY_MS ?? 0);
+    if (!ms) return;
+    ev('init.start');
+    await sleep(ms);
+    ev('init.end');
   }
 }
 
@@ -84,6 +109,14 @@ class Hooks implements OnModuleDestroy {
       await sleep(600);
       throw new Error('rejected after its timeout');
     }
+    if (mode === 'block') {
+      const until = Date.now() + Number(process.env.BLOCK_MS ?? 1_500);
+      while (Date.now() < until) {
+        // busy: the event loop is blocked, no timer can fire
+      }
+      ev('hook.unblocked');
+    }
+    if (mode === 'exit') process.exit(0);
   }
 
   onModuleDestroy(): void {
@@ -101,9 +134,11 @@ class AppController {
 
   /** Held until quitting begins, then `ms` more: in flight at the shutdown by construction. */
   @Get('slow')
-  async slow(@Query('ms') ms = '300', @Query('fail') fail?: string): Promise<string> {
+  async slow(@Query('ms') ms = '300', @Query('fail') fail?: string, @Query('crash') crash?: string): Promise<string> {
     ev('request.start');
     await untilQuitting(this.quit);
+    // An error nobody catches, thrown beside the request while it is being drained.
+    if (crash) setTimeout(() => crashNow(crash), 20);
     await this.pool.query(Number(ms));
     if (fail) {
       ev('request.throw');
@@ -111,6 +146,13 @@ class AppController {
     }
     ev('request.end');
     return 'done';
+  }
+
+  /** An error nobody catches while serving normally (`kind=throw|reject`). */
+  @Get('crash')
+  crash(@Query('kind') kind = 'throw'): string {
+    setTimeout(() => crashNow(kind), 20);
+    return 'crashing';
   }
 
   @Get('work')
@@ -149,12 +191,22 @@ class AppController {
   }
 }
 
+function crashNow(kind: string): void {
+  ev(`crash.${kind}`);
+  if (kind === 'reject') void Promise.reject(new Error('rejected, never caught'));
+  else throw new Error('thrown, never caught');
+}
+
 const options: QuitModuleOptions = { timeoutMs: 5_000, ...JSON.parse(process.env.QUIT_OPTIONS ?? '{}') };
 
+/** A feature module that imports the QuitModule too (TWICE=1): a common mistake. */
+@Module({ imports: [QuitModule.forRoot(options)] })
+class OtherModule {}
+
 @Module({
-  imports: [QuitModule.forRoot(options)],
+  imports: [QuitModule.forRoot(options), ...(process.env.TWICE === '1' ? [OtherModule] : [])],
   controllers: [AppController],
-  providers: [Pool, Jobs, Hooks, SlowBoot],
+  providers: [Pool, Jobs, Hooks, SlowBoot, SlowInit],
 })
 class AppModule {}
 
@@ -165,9 +217,10 @@ async function main() {
   quit.events$.subscribe((e) => {
     if (e.type === 'quit.started') ev(`quit.started ${e.trigger}${e.signal ? ` ${e.signal}` : ''}`);
     if (e.type === 'phase.started') ev(`phase.${e.phase}`);
-    if (e.type === 'quit.ended') ev(`report ${JSON.stringify({ ok: e.report.ok, pending: e.report.pending, failures: e.report.failures.map((f) => f.source) })}`);
+    if (e.type === 'quit.ended' || e.type === 'quit.forced') ev(describeEvent(e));
   });
-  process.on('exit', (code) => ev(`exit ${code}`));
+  // The code the process really exits with: an 'exit' listener may have changed it.
+  process.on('exit', (code) => ev(`exit ${process.exitCode ?? code}`));
   await app.listen(0, '127.0.0.1');
   ev('listening');
   process.stdout.write(`ready ${(app.getHttpServer().address() as { port: number }).port}\n`);

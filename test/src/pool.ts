@@ -17,6 +17,10 @@ export class Pool implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     ev('pool.destroy');
     this.open = false;
-    if (process.env.POOL_DESTROY === 'hang') await new Promise(() => undefined);
+    if (process.env.POOL_DESTROY === 'hang') {
+      // A stuck driver: its socket keeps the process alive, and closing never finishes.
+      setInterval(() => undefined, 1_000);
+      await new Promise(() => undefined);
+    }
   }
 }

@@ -15,6 +15,7 @@ export interface ResolvedQuitOptions {
   exitCode: number | undefined;
   failureExitCode: number;
   logger: LoggerService | undefined;
+  grpcHealth: boolean;
 }
 
 /** The defaults, in one place. */
@@ -41,6 +42,7 @@ const KNOWN_KEYS = new Set([
   'exitCode',
   'failureExitCode',
   'logger',
+  'grpcHealth',
 ]);
 
 /**
@@ -76,6 +78,7 @@ export function resolveQuitOptions(options: QuitModuleOptions | undefined | null
     exitCode: o.exitCode === undefined ? undefined : exitCode('exitCode', o.exitCode),
     failureExitCode: o.failureExitCode === undefined ? QUIT_DEFAULTS.failureExitCode : exitCode('failureExitCode', o.failureExitCode),
     logger: logger(o.logger),
+    grpcHealth: flag('grpcHealth', o.grpcHealth, false),
   };
 }
 
@@ -128,6 +131,12 @@ function exitCode(option: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 255) {
     throw new QuitOptionsError(option, value, 'an integer exit code from 0 to 255');
   }
+  return value;
+}
+
+function flag(option: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new QuitOptionsError(option, value, 'true or false');
   return value;
 }
 

@@ -95,6 +95,15 @@ export interface QuitModuleOptions {
    * @default new Logger('QuitModule')
    */
   logger?: LoggerService | false;
+  /**
+   * Serve the standard gRPC health service (`grpc.health.v1.Health`, Check and Watch) on
+   * every gRPC server the module drains: `""` and each of the app's services answer
+   * SERVING while up and NOT_SERVING from the first moment of quitting. Needs the package
+   * `grpc-health-check`; checked at startup. Off by default: it adds a service to the
+   * app's port and a package to its install.
+   * @default false
+   */
+  grpcHealth?: boolean;
 }
 
 export interface QuitOptionsFactory {

@@ -1,0 +1,106 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { status } from '@grpc/grpc-js';
+import { childStarter } from './helpers/child.js';
+import { check, healthClient, slow, watchHealth, workClient } from './src/grpc-proto.js';
+
+const startChild = childStarter();
+const clients: Array<{ close(): void }> = [];
+function track<T extends { close(): void }>(c: T): T {
+  clients.push(c);
+  return c;
+}
+afterEach(() => {
+  clients.splice(0).forEach((c) => c.close());
+});
+
+// The readiness delay only has to outlast one round trip of the test's client; it is long
+// so that a loaded machine cannot make the call below arrive after intake stopped.
+const HEALTH = { grpcHealth: true, readinessDelayMs: 1_500 };
+
+describe.each([
+  ['hybrid', { MODE: 'hybrid' }],
+  ['standalone', { MODE: 'standalone' }],
+])('gRPC health (%s app, grpcHealth: true)', (_label, env) => {
+  it('Check and Watch answer SERVING for the server and each service, NOT_SERVING from the first moment of quitting, while calls are still taken', async () => {
+    const app = startChild('grpc-app', { ...env, QUIT_OPTIONS: JSON.stringify(HEALTH) });
+    const port = await app.ready();
+    const health = track(await healthClient(port));
+    const work = track(workClient(port));
+
+    const before = await Promise.all([check(health, ''), check(health, 'quittest.Work'), check(health, 'no.Such')]);
+    expect(before).toEqual([
+      { code: status.OK, status: 'SERVING' },
+      { code: status.OK, status: 'SERVING' },
+      { code: status.NOT_FOUND },
+    ]);
+    const server = watchHealth(health, '');
+    const service = watchHealth(health, 'quittest.Work');
+    await Promise.all([server.next(1), service.next(1)]);
+    const held = slow(work, { id: 1, ms: 200, hold: true });
+    await app.waitFor('ev:call.start 1');
+
+    app.kill('SIGTERM');
+    await Promise.all([server.next(2), service.next(2)]);
+    // Told NOT_SERVING, the client still gets its calls served: intake has not stopped yet.
+    const during = await Promise.all([check(health, ''), check(health, 'quittest.Work'), slow(work, { id: 2, ms: 0 })]);
+    const [serverEnd, serviceEnd, heldResult, exit] = await Promise.all([server.ended, service.ended, held, app.exited]);
+
+    expect(server.statuses).toEqual(['SERVING', 'NOT_SERVING']);
+    expect(service.statuses).toEqual(['SERVING', 'NOT_SERVING']);
+    expect([serverEnd, serviceEnd]).toEqual([status.OK, status.OK]);
+    expect(during.map((r) => ('status' in r ? r.status : undefined) ?? r.code)).toEqual(['NOT_SERVING', 'NOT_SERVING', status.OK]);
+    expect(heldResult.code).toBe(status.OK);
+    expect(app.events().filter((e) => e.startsWith('call.start'))).toEqual(['call.start 1', 'call.start 2']);
+    // Ended Watch streams leave nothing in flight: the drain is not cut by its timeout.
+    expect(app.events()).toContain('report {"ok":true,"pending":[]}');
+    expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
+  });
+});
+
+describe('gRPC health, per service', () => {
+  it('QuitGrpcHealth.setStatus() marks one service NOT_SERVING while the server and the other services stay SERVING', async () => {
+    const app = startChild('grpc-app', {
+      MODE: 'hybrid',
+      QUIT_OPTIONS: JSON.stringify({ grpcHealth: true }),
+      HEALTH_SET: 'quittest.Work:NOT_SERVING',
+    });
+    const port = await app.ready();
+    const health = track(await healthClient(port));
+
+    expect(await Promise.all([check(health, ''), check(health, 'quittest.Work')])).toEqual([
+      { code: status.OK, status: 'SERVING' },
+      { code: status.OK, status: 'NOT_SERVING' },
+    ]);
+    app.kill('SIGTERM');
+    expect(await app.exited).toMatchObject({ code: null, signal: 'SIGTERM' });
+  });
+
+  it('is off by default: the app serves no health service of its own making', async () => {
+    const app = startChild('grpc-app', { MODE: 'hybrid' });
+    const port = await app.ready();
+    const health = track(await healthClient(port));
+
+    expect(await check(health, '')).toEqual({ code: status.UNIMPLEMENTED });
+    app.kill('SIGTERM');
+    expect(await app.exited).toMatchObject({ code: null, signal: 'SIGTERM' });
+  });
+
+  it('a Watch opened once quitting began gets NOT_SERVING and ends with OK at once', async () => {
+    const app = startChild('grpc-app', { MODE: 'hybrid', QUIT_OPTIONS: JSON.stringify(HEALTH) });
+    const port = await app.ready();
+    const health = track(await healthClient(port));
+    const first = watchHealth(health, '');
+    await first.next(1);
+
+    app.kill('SIGTERM');
+    await first.next(2);
+    const late = watchHealth(health, '');
+    const lateEnd = await late.ended;
+    const exit = await app.exited;
+
+    expect(late.statuses).toEqual(['NOT_SERVING']);
+    expect(lateEnd).toBe(status.OK);
+    expect(app.events()).toContain('report {"ok":true,"pending":[]}');
+    expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
+  });
+});

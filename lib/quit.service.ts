@@ -14,7 +14,7 @@ import type { ResolvedQuitOptions } from './quit.options.js';
 import { WorkerTracker } from './workers/worker.tracker.js';
 
 /**
- * The quit event of one application: Go's `quit` package, Nest-shaped. Inject it
+ * The quit event of one application. Inject it
  * anywhere to learn that the app is shutting down (`isQuitting`, `signal`, `events$`),
  * to register what must be closed (`onQuit`), to count work in flight
  * (`trackWorker`, `track`), or to stop the app (`quit`).
@@ -40,7 +40,7 @@ export class QuitService {
     setMaxListeners(0, this.abort.signal);
   }
 
-  /** True from the first moment of a shutdown (Go's `HasFired()`). */
+  /** True from the first moment of a shutdown. */
   get isQuitting(): boolean {
     return this.abort.signal.aborted;
   }
@@ -50,7 +50,7 @@ export class QuitService {
     return !this.isQuitting;
   }
 
-  /** Aborts when quitting begins (Go's `Done()`): hand it to loops, fetches and streams. */
+  /** Aborts when quitting begins: hand it to loops, fetches and streams. */
   get signal(): AbortSignal {
     return this.abort.signal;
   }
@@ -67,7 +67,7 @@ export class QuitService {
   }
 
   /**
-   * Shuts the application down (Go's `GracefulStop()`): runs the quit pipeline, then
+   * Shuts the application down: runs the quit pipeline, then
    * Nest's own shutdown — with `app.enableShutdownHooks()`, the app closes and the
    * process exits as it would on SIGTERM. Idempotent: every caller gets the same
    * promise, which resolves with the report once the pipeline is over.
@@ -77,8 +77,7 @@ export class QuitService {
   }
 
   /**
-   * Registers what to close at shutdown (Go's `RegisterStopFunc`, `RegisterCloser`,
-   * `RegisterQuitCloser`): a function given an `AbortSignal` that aborts at its timeout,
+   * Registers what to close at shutdown: a function given an `AbortSignal` that aborts at its timeout,
    * an object with `close()`, or one with `shutdown(signal)`. Hooks run after the
    * transports and workers are drained and before any `onModuleDestroy`.
    * @returns a function that unregisters the hook
@@ -88,8 +87,7 @@ export class QuitService {
   }
 
   /**
-   * Counts one run of work until `done()` is called (Go's `AddGoroutine` /
-   * `DoneGoroutine`); the workers phase waits for it. Work that starts while quitting
+   * Counts one run of work until `done()` is called; the workers phase waits for it. Work that starts while quitting
    * has begun is still counted (a request being drained may hand work off); once the
    * workers phase is over, this throws.
    */

@@ -98,13 +98,17 @@ export function check(client: HealthClient, service = ''): Promise<CheckResult> 
   });
 }
 
-/** A `Watch` stream: every status it delivered, in order, `next(n)` waits for the n-th, `ended` for the final code. */
-export function watchHealth(client: HealthClient, service = '') {
+/**
+ * A `Watch` stream: every status it delivered, in order (each also given to `onStatus`),
+ * `next(n)` waits for the n-th, `ended` for the final code.
+ */
+export function watchHealth(client: HealthClient, service = '', onStatus?: (status: string) => void) {
   const call = client.Watch({ service }) as grpc.ClientReadableStream<{ status: string }>;
   const statuses: string[] = [];
   const waiters: Array<{ n: number; resolve: () => void }> = [];
   call.on('data', (m: { status: string }) => {
     statuses.push(m.status);
+    onStatus?.(m.status);
     for (const w of waiters.filter((w) => statuses.length >= w.n)) w.resolve();
   });
   call.on('error', () => undefined); // the status below carries the code

@@ -1,11 +1,16 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import 'reflect-metadata';
 import { status } from '@grpc/grpc-js';
+import { Controller } from '@nestjs/common';
+import { GrpcMethod, Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import { Test } from '@nestjs/testing';
+import { QuitGrpcHealth, QuitModule } from '../lib/index.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { childStarter } from './helpers/child.js';
 import { get } from './helpers/http.js';
-import { check, healthClient, slow, watchHealth, workClient } from './src/grpc-proto.js';
+import { WORK_PROTO, check, freePort, healthClient, slow, watchHealth, workClient } from './src/grpc-proto.js';
 
 const startChild = childStarter();
 const clients: Array<{ close(): void }> = [];
@@ -143,5 +148,84 @@ describe("the README's quick start", () => {
     expect(watch.statuses).toEqual(['SERVING', 'NOT_SERVING']);
     expect(after).toEqual({ ready: 503, grpc: { code: status.OK, status: 'NOT_SERVING' }, call: status.OK });
     expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
+  });
+});
+
+describe('QuitGrpcHealth in one process (app.close())', () => {
+  @Controller()
+  class WorkController {
+    @GrpcMethod('Work', 'Slow')
+    slow({ id }: { id: number }) {
+      return { id, status: 'done' };
+    }
+  }
+
+  /** The app's own grpc.health.v1.Health: answers SERVING for any name, "custom" included. */
+  @Controller()
+  class OwnHealthController {
+    @GrpcMethod('Health', 'Check')
+    check() {
+      return { status: 'SERVING' };
+    }
+  }
+
+  class Lines {
+    readonly lines: string[] = [];
+    log(m: unknown) {
+      this.lines.push(`log ${String(m)}`);
+    }
+    warn(m: unknown) {
+      this.lines.push(`warn ${String(m)}`);
+    }
+    error(m: unknown) {
+      this.lines.push(`error ${String(m)}`);
+    }
+  }
+
+  async function boot(controllers: Array<new (...args: never[]) => unknown>, packages: string[], protos: string[]) {
+    const logger = new Lines();
+    const ref = await Test.createTestingModule({
+      imports: [QuitModule.forRoot({ grpcHealth: true, logger })],
+      controllers,
+    }).compile();
+    const app = ref.createNestApplication({ logger: false });
+    const port = await freePort();
+    app.connectMicroservice<MicroserviceOptions>({
+      transport: Transport.GRPC,
+      options: { package: packages, protoPath: protos, url: `127.0.0.1:${port}` },
+    });
+    await app.startAllMicroservices();
+    await app.init();
+    return { app, port, logger, health: app.get(QuitGrpcHealth) };
+  }
+
+  it('status() and setStatus() follow the app; from quitting on everything is NOT_SERVING and setStatus() does nothing', async () => {
+    const { app, port, health } = await boot([WorkController], ['quittest'], [WORK_PROTO]);
+    const client = track(await healthClient(port));
+    expect([health.enabled, health.status(''), health.status('quittest.Work'), health.status('no.Such')]).toEqual([true, 'SERVING', 'SERVING', undefined]);
+    expect(() => health.setStatus('quittest.Work', 'DOWN' as never)).toThrow(
+      `QuitGrpcHealth.setStatus(): status must be 'SERVING' or 'NOT_SERVING', got "DOWN".`,
+    );
+    health.setStatus('quittest.Work', 'NOT_SERVING');
+    expect(await check(client, 'quittest.Work')).toEqual({ code: status.OK, status: 'NOT_SERVING' });
+    health.setStatus('quittest.Work', 'SERVING');
+    expect(await check(client, 'quittest.Work')).toEqual({ code: status.OK, status: 'SERVING' });
+
+    await app.close();
+    health.setStatus('quittest.Work', 'SERVING');
+    expect([health.status(''), health.status('quittest.Work')]).toEqual(['NOT_SERVING', 'NOT_SERVING']);
+  });
+
+  it('an app that serves grpc.health.v1.Health itself keeps its own, with a warning naming grpcHealth', async () => {
+    const { protoPath } = (await import('grpc-health-check')) as { protoPath: string };
+    const { app, port, logger, health } = await boot([WorkController, OwnHealthController], ['quittest', 'grpc.health.v1'], [WORK_PROTO, protoPath]);
+    const client = track(await healthClient(port));
+
+    expect(await check(client, 'custom')).toEqual({ code: status.OK, status: 'SERVING' });
+    expect(health.status('')).toBeUndefined();
+    expect(logger.lines.filter((l) => l.startsWith('warn'))).toEqual([
+      'warn gRPC health: the app serves grpc.health.v1.Health itself, so nestjs-quit leaves it alone (grpcHealth): Method handler for /grpc.health.v1.Health/Check already provided.',
+    ]);
+    await app.close();
   });
 });

@@ -12,7 +12,7 @@ export const QUIT_RAW_OPTIONS = Symbol.for('nestjs-quit:raw_options');
  * `useFactory` + `inject`, `useClass` or `useExisting` (a class with `createQuitOptions()`),
  * and `imports`. `QuitModule` extends the class and checks the options on the way.
  */
-export const { ConfigurableModuleClass: ConfigurableQuitModule, ASYNC_OPTIONS_TYPE: QUIT_ASYNC_OPTIONS_TYPE } =
+export const { ConfigurableModuleClass: ConfigurableQuitModule } =
   new ConfigurableModuleBuilder<QuitModuleOptions>({ optionsInjectionToken: QUIT_RAW_OPTIONS })
     .setClassMethodName('forRoot')
     .setFactoryMethodName('createQuitOptions')

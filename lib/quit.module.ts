@@ -5,7 +5,7 @@ import { QuitGrpcHealth } from './health/quit-grpc-health.service.js';
 import { QuitHealthIndicator } from './health/quit.health-indicator.js';
 import { QuitExitPolicy } from './process/exit.policy.js';
 import { QuitMetadataAccessor } from './quit-metadata.accessor.js';
-import { ConfigurableQuitModule, QUIT_ASYNC_OPTIONS_TYPE, QUIT_RAW_OPTIONS } from './quit.module-definition.js';
+import { ConfigurableQuitModule, QUIT_RAW_OPTIONS } from './quit.module-definition.js';
 import { QUIT_HOOK_DISTANCE, QUIT_MODULE_OPTIONS } from './quit.constants.js';
 import { QuitExplorer } from './quit.explorer.js';
 import { QuitFinalizerModule } from './quit.finalizer.js';
@@ -43,7 +43,7 @@ export class QuitModule extends ConfigurableQuitModule {
     if (given !== 1) {
       throw new TypeError('QuitModule.forRootAsync() needs exactly one of useFactory, useClass or useExisting.');
     }
-    return QuitModule.build(super.forRootAsync(options as typeof QUIT_ASYNC_OPTIONS_TYPE), {
+    return QuitModule.build(super.forRootAsync(options), {
       provide: QUIT_MODULE_OPTIONS,
       useFactory: (raw: QuitModuleOptions) => resolveQuitOptions(raw),
       inject: [QUIT_RAW_OPTIONS],

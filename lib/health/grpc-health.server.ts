@@ -1,9 +1,4 @@
-import {
-  HEALTH_SERVICE,
-  type GrpcAddService,
-  type GrpcHealthCheckPackage,
-  type ServingStatus,
-} from '../internals/grpc-health.js';
+import type { GrpcAddService, GrpcHealthCheckPackage, ServingStatus } from '../internals/grpc-health.js';
 
 /** A Watch call, as grpc-js hands it to the handler. */
 interface WatchCall {
@@ -88,5 +83,3 @@ export class GrpcHealthServer {
     call.on('cancelled', () => this.watches.delete(call));
   }
 }
-
-export { HEALTH_SERVICE };

@@ -9,9 +9,9 @@ import {
   loadGrpcHealthCheck,
   type GrpcAddService,
   type GrpcHealthCheckPackage,
+  type RpcStrategy,
   type ServingStatus,
 } from '../internals/grpc-health.js';
-import type { RpcStrategy } from '../drainers/rpc.internals.js';
 import { QUIT_MODULE_OPTIONS } from '../quit.constants.js';
 import type { ResolvedQuitOptions } from '../quit.options.js';
 import { QuitService } from '../quit.service.js';

@@ -1,4 +1,4 @@
-import type { LoggerService, ModuleMetadata, Type } from '@nestjs/common';
+import type { ConfigurableModuleAsyncOptions, LoggerService } from '@nestjs/common';
 
 /**
  * The transports the drain phase knows. `rpc` stands for every microservice
@@ -110,9 +110,8 @@ export interface QuitOptionsFactory {
   createQuitOptions(): QuitModuleOptions | Promise<QuitModuleOptions>;
 }
 
-export interface QuitModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
-  useFactory?: (...args: any[]) => QuitModuleOptions | Promise<QuitModuleOptions>;
-  inject?: any[];
-  useClass?: Type<QuitOptionsFactory>;
-  useExisting?: Type<QuitOptionsFactory>;
-}
+/**
+ * What `QuitModule.forRootAsync()` takes: Nest's `ConfigurableModuleAsyncOptions` — `imports`,
+ * and one of `useFactory` (+ `inject`), `useClass` or `useExisting` (a `QuitOptionsFactory`).
+ */
+export interface QuitModuleAsyncOptions extends ConfigurableModuleAsyncOptions<QuitModuleOptions, 'createQuitOptions'> {}

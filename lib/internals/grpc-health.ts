@@ -10,7 +10,8 @@
  */
 import type { RpcStrategy } from '../drainers/rpc.internals.js';
 
-export { grpcServerOf } from '../drainers/rpc.internals.js';
+// The one import of the drainers' internals: moved files change this line only.
+export { grpcServerOf, type RpcStrategy } from '../drainers/rpc.internals.js';
 
 /** The value of Nest's `Transport.GRPC` (stable since Nest 6). */
 export const GRPC_TRANSPORT_ID = 4;

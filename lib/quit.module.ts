@@ -1,7 +1,10 @@
 import { Global, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import type { QuitModuleAsyncOptions, QuitModuleOptions, QuitOptionsFactory } from './interfaces/quit-options.interface.js';
+import type { QuitModuleAsyncOptions, QuitModuleOptions } from './interfaces/quit-options.interface.js';
+import { QuitGrpcHealth } from './health/quit-grpc-health.service.js';
+import { QuitHealthIndicator } from './health/quit.health-indicator.js';
 import { QuitCoordinator, realProcessProvider } from './process/quit.coordinator.js';
+import { ConfigurableQuitModule, QUIT_RAW_OPTIONS } from './quit.module-definition.js';
 import { QUIT_HOOK_DISTANCE, QUIT_MODULE_OPTIONS } from './quit.constants.js';
 import { QuitOuterModule } from './quit.finalizer.js';
 import { QuitLifecycle } from './quit.lifecycle.js';
@@ -24,48 +27,41 @@ const CORE_PROVIDERS: Provider[] = [
  */
 @Global()
 @Module({})
-export class QuitModule {
+export class QuitModule extends ConfigurableQuitModule {
   /** Its `onModuleDestroy` hooks run before every other module's (see `QuitLifecycle`); the `QuitOuterModule`'s init hooks run first and its `onApplicationShutdown` last. */
   static readonly [QUIT_HOOK_DISTANCE] = -1;
 
   /** Options are checked here, at startup: a bad value throws a `QuitOptionsError` naming it. */
-  static forRoot(options: QuitModuleOptions = {}): DynamicModule {
+  static override forRoot(options: QuitModuleOptions = {}): DynamicModule {
     const resolved = resolveQuitOptions(options);
-    return QuitModule.build([{ provide: QUIT_MODULE_OPTIONS, useValue: resolved }], []);
+    return QuitModule.build(super.forRoot(options), { provide: QUIT_MODULE_OPTIONS, useValue: resolved });
   }
 
-  static forRootAsync(options: QuitModuleAsyncOptions): DynamicModule {
-    const { useFactory, useClass, useExisting, inject = [], imports = [] } = options ?? {};
+  /**
+   * `{ imports?, useFactory, inject? }`, `{ useClass }` or `{ useExisting }` (a class with
+   * `createQuitOptions()`); the options made are checked as `forRoot` checks them.
+   */
+  static override forRootAsync(options: QuitModuleAsyncOptions): DynamicModule {
+    const { useFactory, useClass, useExisting } = options ?? {};
     const given = [useFactory, useClass, useExisting].filter(Boolean).length;
     if (given !== 1) {
       throw new TypeError('QuitModule.forRootAsync() needs exactly one of useFactory, useClass or useExisting.');
     }
-    const providers: Provider[] = [];
-    if (useFactory) {
-      providers.push({
-        provide: QUIT_MODULE_OPTIONS,
-        useFactory: async (...args: unknown[]) => resolveQuitOptions(await useFactory(...args)),
-        inject,
-      });
-    } else {
-      const factory = (useClass ?? useExisting)!;
-      if (useClass) providers.push({ provide: useClass, useClass });
-      providers.push({
-        provide: QUIT_MODULE_OPTIONS,
-        useFactory: async (f: QuitOptionsFactory) => resolveQuitOptions(await f.createQuitOptions()),
-        inject: [factory],
-      });
-    }
-    return QuitModule.build(providers, imports);
+    return QuitModule.build(super.forRootAsync(options), {
+      provide: QUIT_MODULE_OPTIONS,
+      useFactory: (raw: QuitModuleOptions) => resolveQuitOptions(raw),
+      inject: [QUIT_RAW_OPTIONS],
+    });
   }
 
-  private static build(providers: Provider[], imports: NonNullable<QuitModuleAsyncOptions['imports']>): DynamicModule {
+  private static build(definition: DynamicModule, options: Provider): DynamicModule {
     return {
+      ...definition,
       module: QuitModule,
       global: true,
-      imports: [...imports, DiscoveryModule, QuitOuterModule],
-      providers: [...providers, ...CORE_PROVIDERS],
-      exports: [QuitService, QuitCoordinator],
+      imports: [...(definition.imports ?? []), DiscoveryModule, QuitOuterModule],
+      providers: [...(definition.providers ?? []), options, ...CORE_PROVIDERS, QuitHealthIndicator, QuitGrpcHealth],
+      exports: [QuitService, QuitCoordinator, QuitHealthIndicator, QuitGrpcHealth],
     };
   }
 }

@@ -16,6 +16,7 @@ export interface ResolvedQuitOptions {
   failureExitCode: number;
   quitOnUncaughtError: boolean;
   logger: LoggerService | undefined;
+  grpcHealth: boolean;
 }
 
 /** The defaults, in one place. */
@@ -44,6 +45,7 @@ const KNOWN_KEYS = new Set([
   'failureExitCode',
   'quitOnUncaughtError',
   'logger',
+  'grpcHealth',
 ]);
 
 /**
@@ -80,6 +82,7 @@ export function resolveQuitOptions(options: QuitModuleOptions | undefined | null
     failureExitCode: o.failureExitCode === undefined ? QUIT_DEFAULTS.failureExitCode : exitCode('failureExitCode', o.failureExitCode),
     quitOnUncaughtError: flag('quitOnUncaughtError', o.quitOnUncaughtError, QUIT_DEFAULTS.quitOnUncaughtError),
     logger: logger(o.logger),
+    grpcHealth: flag('grpcHealth', o.grpcHealth, false),
   };
 }
 

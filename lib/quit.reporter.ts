@@ -2,8 +2,13 @@ import { Injectable } from '@nestjs/common';
 import type { QuitReport } from './interfaces/quit-report.interface.js';
 import { QuitMessages } from './quit.messages.js';
 import { QuitCoordinator } from './process/quit.coordinator.js';
+import { QuitReportMessage } from './report/report.message.js';
 
-/** Logs how a shutdown went: one line when it went well, the whole report when it did not. */
+/**
+ * Logs how a shutdown went: one summary line (each phase's duration) when it went well,
+ * a short table when it did not; either way the report is one object, so JSON loggers
+ * get its fields.
+ */
 @Injectable()
 export class QuitReporter {
   constructor(private readonly quit: QuitCoordinator) {
@@ -11,18 +16,17 @@ export class QuitReporter {
       if (event.type === 'quit.started') {
         this.logger?.log(QuitMessages.started(event.trigger, event.signal ?? event.reason));
       } else if (event.type === 'quit.ended') {
-        this.logger?.log(QuitMessages.finished(event.report.durationMs, event.report.ok));
-        if (!event.report.ok) this.logReport(event.report);
+        if (event.report.ok) this.logger?.log(new QuitReportMessage(event.report));
+        else this.logReport(event.report);
       } else if (event.type === 'quit.forced') {
         this.logReport(event.report);
       }
     });
   }
 
-  /** The report as one JSON line, errors reduced to their messages. */
+  /** A failed (or forced) shutdown's report: a table for text loggers, fields for JSON ones. */
   logReport(report: QuitReport): void {
-    const plain = { ...report, failures: report.failures.map(({ error: _error, ...rest }) => rest) };
-    this.logger?.error(QuitMessages.report(JSON.stringify(plain)));
+    this.logger?.error(new QuitReportMessage(report));
   }
 
   private get logger() {

@@ -8,7 +8,7 @@ import { QuitCoordinator } from './process/quit.coordinator.js';
 import type { ResolvedQuitOptions } from './quit.options.js';
 
 /**
- * The quit event of one application: Go's `quit` package, Nest-shaped. Inject it
+ * The quit event of one application. Inject it
  * anywhere to learn that the app is shutting down (`isQuitting`, `signal`, `events$`),
  * to register what must be closed (`onQuit`), to count work in flight
  * (`trackWorker`, `track`), or to stop the app (`quit`).
@@ -30,7 +30,7 @@ export class QuitService {
     return this.#core.options;
   }
 
-  /** True from the first moment of a shutdown (Go's `HasFired()`). */
+  /** True from the first moment of a shutdown. */
   get isQuitting(): boolean {
     return this.#core.isQuitting;
   }
@@ -40,7 +40,7 @@ export class QuitService {
     return !this.#core.isQuitting;
   }
 
-  /** Aborts when quitting begins (Go's `Done()`): hand it to loops, fetches and streams. */
+  /** Aborts when quitting begins: hand it to loops, fetches and streams. */
   get signal(): AbortSignal {
     return this.#core.abort.signal;
   }
@@ -56,7 +56,7 @@ export class QuitService {
   }
 
   /**
-   * Shuts the application down (Go's `GracefulStop()`): runs the quit pipeline, then
+   * Shuts the application down: runs the quit pipeline, then
    * Nest's own shutdown — with `app.enableShutdownHooks()`, the app closes and the
    * process exits as it would on SIGTERM. Idempotent: every caller gets the same
    * promise, which resolves with the report once the pipeline is over.
@@ -66,8 +66,7 @@ export class QuitService {
   }
 
   /**
-   * Registers what to close at shutdown (Go's `RegisterStopFunc`, `RegisterCloser`,
-   * `RegisterQuitCloser`): a function given an `AbortSignal` that aborts at its timeout,
+   * Registers what to close at shutdown: a function given an `AbortSignal` that aborts at its timeout,
    * an object with `close()`, or one with `shutdown(signal)`. Hooks run after the
    * transports and workers are drained and before any `onModuleDestroy`.
    * @returns a function that unregisters the hook
@@ -77,8 +76,7 @@ export class QuitService {
   }
 
   /**
-   * Counts one run of work until `done()` is called (Go's `AddGoroutine` /
-   * `DoneGoroutine`); the workers phase waits for it. Work that starts while quitting
+   * Counts one run of work until `done()` is called; the workers phase waits for it. Work that starts while quitting
    * has begun is still counted (a request being drained may hand work off); once the
    * workers phase is over, this throws.
    */

@@ -54,7 +54,9 @@ describe('fault matrix', () => {
     expect(exit.code).toBe(1);
     expect(app.output()).toContain(`Received ${signal} again while shutting down; exiting now`);
     // The report names the phase that was cut and what it still waited for.
-    expect(app.output()).toMatch(/Shutdown report: .*"pending":\["transports: http:\d+: 1 request.*"forced":"second-signal"/);
+    expect(app.output()).toMatch(
+      new RegExp(`Shutdown failed after [\\d.]+ ms \\(signal ${signal}, forced: second-signal\\)\n[^\\n]*\n(.*\n)*  transports +[\\d.]+ ms +cut \\(second-signal\\) +http:\\d+: 1 request`),
+    );
     expect(app.events()).not.toContain('request.end');
     expect(exit.elapsedMs).toBeLessThan(1_500);
     // The forced exit cut the request: the client sees it, nothing is pretended.

@@ -2,7 +2,9 @@
  * A rolling restart of two replicas of the sample app under continuous load, the way a
  * deploy does it: HTTP clients go through a real HAProxy (health checks on the readiness
  * route, keep-alive reuse to the backends, no retry of a request that reached a server);
- * gRPC clients balance over both replicas themselves (`round_robin`). Replica A is
+ * gRPC clients balance over both replicas themselves: some with grpc-js's `round_robin`,
+ * some the way Envoy or a mesh does, on the replicas' `grpc.health.v1` Watch (a replica
+ * gets calls only while it says SERVING; the sample sets `grpcHealth: true`). Replica A is
  * restarted (SIGTERM, wait for its exit, start again, wait until it serves), then B.
  * Not one client request may fail.
  */
@@ -13,6 +15,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { Child } from './helpers/child.js';
 import { Haproxy } from './helpers/haproxy.js';
+import { healthClient, watchHealth } from './src/grpc-proto.js';
 import { get } from './helpers/http.js';
 import { freePort } from './helpers/ports.js';
 
@@ -108,8 +111,54 @@ describe('rolling restart of two replicas under load', () => {
           resolve();
         }),
       );
-    const grpcLoops = Array.from({ length: 8 }, async (_, i) => {
+    const grpcLoops = Array.from({ length: 4 }, async (_, i) => {
       while (running()) await call(i);
+    });
+
+    // gRPC, health-checked: per replica, a channel with a Watch on its health; calls go
+    // round-robin to the replicas whose last status is SERVING, on that same channel. It
+    // has no other address to fall back on: a call it gets after intake stopped fails.
+    const served = { calls: 0, waits: 0, notServing: {} as Record<string, number> };
+    const healthy = new Map<Replica, boolean>();
+    const direct = new Map<Replica, any>();
+    const channels: Array<{ close(): void }> = [];
+    const watchLoops = replicas.map(async (r) => {
+      while (running()) {
+        const health = await healthClient(r.grpc);
+        channels.push(health);
+        direct.set(r, new pkg.sample.Orders(`127.0.0.1:${r.grpc}`, grpc.credentials.createInsecure(), { channelOverride: health.getChannel() }));
+        const watch = watchHealth(health, '', (status) => {
+          // Counted as a change: a Watch reopened on a replica already out hears NOT_SERVING again.
+          if (status === 'NOT_SERVING' && healthy.get(r)) served.notServing[r.name] = (served.notServing[r.name] ?? 0) + 1;
+          healthy.set(r, status === 'SERVING');
+        });
+        const stopping = setInterval(() => running() || watch.cancel(), 50);
+        await watch.ended;
+        clearInterval(stopping);
+        healthy.set(r, false); // an ended (or refused) stream: nothing there says SERVING
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    });
+    let next = 0;
+    const healthCheckedCall = async (id: number) => {
+      const up = replicas.filter((r) => healthy.get(r));
+      if (!up.length) {
+        served.waits++;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        return;
+      }
+      const r = up[next++ % up.length]!;
+      served.calls++;
+      await new Promise<void>((resolve) =>
+        direct.get(r)!.GetOrder({ id, ms: 5 }, { deadline: Date.now() + 10_000 }, (error: grpc.ServiceError | null) => {
+          if (error) results.grpc.failed.push(`health-checked, ${r.name}: ${grpc.status[error.code]}: ${error.details}`);
+          else results.grpc.ok++;
+          resolve();
+        }),
+      );
+    };
+    const healthLoops = Array.from({ length: 4 }, async (_, i) => {
+      while (running()) await healthCheckedCall(100 + i);
     });
 
     const exits: Record<string, number | null> = {};
@@ -130,17 +179,22 @@ describe('rolling restart of two replicas under load', () => {
     }
     await until(async () => results.http.ok >= MIN_HTTP_REQUESTS, `${MIN_HTTP_REQUESTS} HTTP requests`, LOAD_LIMIT_MS);
     stop = true;
-    await Promise.all([...httpLoops, ...grpcLoops]);
+    await Promise.all([...httpLoops, ...grpcLoops, ...healthLoops, ...watchLoops]);
     agent.destroy();
     client.close();
+    channels.forEach((c) => c.close());
 
     // On a failure, what HAProxy saw says where it came from.
     if (results.http.failed.length) console.log(haproxy.log.split('\n').filter((l) => !l.includes(' 200 ')).slice(0, 40).join('\n'));
-    console.log(`rolling restart: HTTP ${results.http.ok} ok / ${results.http.failed.length} failed, gRPC ${results.grpc.ok} ok / ${results.grpc.failed.length} failed, exits ${JSON.stringify(exits)}`);
+    console.log(`rolling restart: HTTP ${results.http.ok} ok / ${results.http.failed.length} failed, gRPC ${results.grpc.ok} ok / ${results.grpc.failed.length} failed (${served.calls} health-checked), exits ${JSON.stringify(exits)}`);
     expect(results.http.failed).toEqual([]);
     expect(results.grpc.failed).toEqual([]);
     expect(results.http.ok).toBeGreaterThanOrEqual(MIN_HTTP_REQUESTS);
     expect(results.grpc.ok).toBeGreaterThan(0);
+    // Each old replica said NOT_SERVING once, to a client that then sent it nothing more,
+    // and every call it had been sent before was served: it was out before its intake stopped.
+    expect(served.notServing).toEqual({ a: 1, b: 1 });
+    expect(served.calls).toBeGreaterThan(0);
     expect(exits).toEqual({ a: 0, b: 0 });
   }, 180_000);
 });

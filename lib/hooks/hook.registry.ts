@@ -11,7 +11,7 @@ export interface QuitHook {
   run(signal: AbortSignal): unknown;
 }
 
-/** Holds the quit hooks (Go's closers and stop functions) and gives them in running order. */
+/** Holds the quit hooks (closers, shutdowners and stop functions) and gives them in running order. */
 export class HookRegistry {
   private readonly hooks = new Set<QuitHook>();
   private seq = 0;

@@ -1,12 +1,12 @@
-/** A stop function: Go's `RegisterStopFunc`. Its argument aborts at the hook's timeout. */
+/** A stop function. Its argument aborts at the hook's timeout. */
 export type QuitFunction = (signal: AbortSignal) => unknown;
 
-/** Anything with `close()`: Go's `io.Closer`. */
+/** Anything with `close()`: a pool, a client, a file. */
 export interface QuitCloser {
   close(): unknown;
 }
 
-/** Anything with `shutdown(signal)`: Go's `Shutdown(ctx)`. The signal aborts at the hook's timeout. */
+/** Anything with `shutdown(signal)`. The signal aborts at the hook's timeout. */
 export interface QuitShutdowner {
   shutdown(signal: AbortSignal): unknown;
 }
@@ -17,8 +17,8 @@ export interface OnQuitOptions {
   /** Name in logs and in the report. @default the function's or the class's name */
   name?: string;
   /**
-   * Hooks run by ascending order; within one order, the last registered runs first
-   * (like Go's `defer`), so something registered after what it uses closes first.
+   * Hooks run by ascending order; within one order, the last registered runs first,
+   * so something registered after what it uses closes first.
    * @default 0
    */
   order?: number;

@@ -1,4 +1,4 @@
-import type { LoggerService, ModuleMetadata, Type } from '@nestjs/common';
+import type { ConfigurableModuleAsyncOptions, LoggerService } from '@nestjs/common';
 
 /**
  * The transports the drain phase knows. `rpc` stands for every microservice
@@ -107,15 +107,23 @@ export interface QuitModuleOptions {
    * @default new Logger('QuitModule')
    */
   logger?: LoggerService | false;
+  /**
+   * Serve the standard gRPC health service (`grpc.health.v1.Health`, Check and Watch) on
+   * every gRPC server the module drains: `""` and each of the app's services answer
+   * SERVING while up and NOT_SERVING from the first moment of quitting. Needs the package
+   * `grpc-health-check`; checked at startup. Off by default: it adds a service to the
+   * app's port and a package to its install.
+   * @default false
+   */
+  grpcHealth?: boolean;
 }
 
 export interface QuitOptionsFactory {
   createQuitOptions(): QuitModuleOptions | Promise<QuitModuleOptions>;
 }
 
-export interface QuitModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
-  useFactory?: (...args: any[]) => QuitModuleOptions | Promise<QuitModuleOptions>;
-  inject?: any[];
-  useClass?: Type<QuitOptionsFactory>;
-  useExisting?: Type<QuitOptionsFactory>;
-}
+/**
+ * What `QuitModule.forRootAsync()` takes: Nest's `ConfigurableModuleAsyncOptions` — `imports`,
+ * and one of `useFactory` (+ `inject`), `useClass` or `useExisting` (a `QuitOptionsFactory`).
+ */
+export interface QuitModuleAsyncOptions extends ConfigurableModuleAsyncOptions<QuitModuleOptions, 'createQuitOptions'> {}

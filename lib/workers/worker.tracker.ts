@@ -2,9 +2,8 @@ import type { WorkerHandle } from '../interfaces/tracked-worker.interface.js';
 import { QuitMessages } from '../quit.messages.js';
 
 /**
- * Counts worker runs in flight (Go's `AddGoroutine` / `DoneGoroutine`), by name, and
- * tells when none is left. Unlike a WaitGroup, a handle's `done()` can be called twice
- * and the count never goes negative.
+ * Counts worker runs in flight, by name, and tells when none is left. A handle's
+ * `done()` can be called twice; the count never goes negative.
  */
 export class WorkerTracker {
   private readonly running = new Map<string, number>();

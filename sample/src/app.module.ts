@@ -21,6 +21,8 @@ import { ReportsCron } from './reports/reports.cron.js';
       timeoutMs: 25_000,
       // A clean shutdown exits 0 (not by re-raising SIGTERM); a failed one exits 1.
       exitCode: 0,
+      // grpc.health.v1 on the gRPC port: NOT_SERVING from the first moment of quitting.
+      grpcHealth: true,
     }),
     ScheduleModule.forRoot(),
     DatabaseModule,

@@ -7,7 +7,8 @@
  * env: MODE=hybrid|standalone; GRACEFUL=1 sets Nest's `gracefulShutdown` on the gRPC
  * server; TCP=1 (hybrid) adds the TCP microservice; CLOSE_AT=<n> makes the fixture call
  * `app.close()` itself once n `Slow` calls have started; QUIT_OPTIONS is JSON merged
- * into the module options.
+ * into the module options; HEALTH_SET=<service>:<status> sets that service's gRPC health
+ * status through `QuitGrpcHealth` once the app is up.
  *
  * Output: `ready <grpc port>`, `port http|tcp <port>`, and `ev:` lines.
  */
@@ -17,7 +18,7 @@ import { NestFactory } from '@nestjs/core';
 import { GrpcMethod, GrpcStreamMethod, MessagePattern, Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import type { AddressInfo } from 'node:net';
 import { defer, finalize, fromEvent, interval, map, of, takeUntil, type Observable } from 'rxjs';
-import { QuitModule, QuitService, type QuitModuleOptions } from '../../lib/index.js';
+import { QuitGrpcHealth, QuitModule, QuitService, type GrpcServingStatus, type QuitModuleOptions } from '../../lib/index.js';
 import { WORK_PROTO, freePort } from './grpc-proto.js';
 import { ev, sleep } from './log.js';
 import { printQuitEvents, untilQuitting } from './rpc-events.js';
@@ -109,6 +110,7 @@ async function main() {
     app.enableShutdownHooks();
     printQuitEvents(app.get(QuitService));
     closeApp = () => app.close();
+    setHealth = (service, status) => app.get(QuitGrpcHealth).setStatus(service, status);
     await app.listen();
   } else {
     const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
@@ -118,12 +120,19 @@ async function main() {
     app.enableShutdownHooks();
     printQuitEvents(app.get(QuitService));
     closeApp = () => app.close();
+    setHealth = (service, status) => app.get(QuitGrpcHealth).setStatus(service, status);
     await app.startAllMicroservices();
     await app.listen(0, '127.0.0.1');
     process.stdout.write(`port http ${(app.getHttpServer().address() as AddressInfo).port}\n`);
     if (tcp) process.stdout.write(`port tcp ${(tcp.unwrap<import('node:net').Server>().address() as AddressInfo).port}\n`);
   }
+  if (process.env.HEALTH_SET) {
+    const [service, status] = process.env.HEALTH_SET.split(':');
+    setHealth(service!, status as GrpcServingStatus);
+  }
   process.stdout.write(`ready ${grpcPort}\n`);
 }
+
+let setHealth: (service: string, status: GrpcServingStatus) => void = () => undefined;
 
 void main();

@@ -71,3 +71,49 @@ export function serverStream(client: WorkClient, method: 'Watch' | 'Forever', in
   const ended = new Promise<StreamResult>((resolve) => call.on('status', (s: grpc.StatusObject) => resolve({ code: s.code, ticks })));
   return { opened, ended };
 }
+
+type HealthClient = grpc.Client & Record<string, (...args: any[]) => any>;
+
+/**
+ * A client of the standard `grpc.health.v1.Health` service, built from the proto that
+ * grpc-health-check ships (what Kubernetes' gRPC probe and grpc_health_probe ask).
+ */
+export async function healthClient(port: number): Promise<HealthClient> {
+  const { protoPath } = (await import('grpc-health-check')) as { protoPath: string };
+  const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath, { keepCase: true, enums: String })) as any;
+  return new pkg.grpc.health.v1.Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as HealthClient;
+}
+
+export interface CheckResult {
+  code: grpc.status;
+  status?: string;
+}
+
+/** One `Check`; resolves with the call's code and the serving status (never rejects). */
+export function check(client: HealthClient, service = ''): Promise<CheckResult> {
+  return new Promise((resolve) => {
+    client.Check({ service }, (error: grpc.ServiceError | null, reply?: { status: string }) => {
+      resolve(error ? { code: error.code } : { code: grpc.status.OK, status: reply?.status });
+    });
+  });
+}
+
+/**
+ * A `Watch` stream: every status it delivered, in order (each also given to `onStatus`),
+ * `next(n)` waits for the n-th, `ended` for the final code.
+ */
+export function watchHealth(client: HealthClient, service = '', onStatus?: (status: string) => void) {
+  const call = client.Watch({ service }) as grpc.ClientReadableStream<{ status: string }>;
+  const statuses: string[] = [];
+  const waiters: Array<{ n: number; resolve: () => void }> = [];
+  call.on('data', (m: { status: string }) => {
+    statuses.push(m.status);
+    onStatus?.(m.status);
+    for (const w of waiters.filter((w) => statuses.length >= w.n)) w.resolve();
+  });
+  call.on('error', () => undefined); // the status below carries the code
+  const ended = new Promise<grpc.status>((resolve) => call.on('status', (s: grpc.StatusObject) => resolve(s.code)));
+  const next = (n: number) =>
+    statuses.length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }));
+  return { statuses, next, ended, cancel: () => call.cancel() };
+}

@@ -2,7 +2,8 @@
  * Readiness: a @nestjs/terminus readiness and liveness check on `QuitHealthIndicator`,
  * and `GET /ping`, which reports what `QuitService.isReady` said when it was served.
  *
- * env: PLATFORM=express|fastify, QUIT_OPTIONS (JSON).
+ * env: PLATFORM=express|fastify, QUIT_OPTIONS (JSON), TERMINUS_GRACE_MS: terminus's own
+ * `gracefulShutdownTimeoutMs` (0, terminus's default, when unset).
  */
 import 'reflect-metadata';
 import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
@@ -42,10 +43,10 @@ class HealthController {
 @Module({
   imports: [
     QuitModule.forRoot({ timeoutMs: 8_000, ...(JSON.parse(process.env.QUIT_OPTIONS ?? '{}') as QuitModuleOptions) }),
-    TerminusModule.forRoot({ logger: false }),
+    TerminusModule.forRoot({ logger: false, gracefulShutdownTimeoutMs: Number(process.env.TERMINUS_GRACE_MS ?? 0) }),
   ],
+  // No QuitHealthIndicator in providers: QuitModule exports it.
   controllers: [HealthController],
-  providers: [QuitHealthIndicator],
 })
 class HealthModule {}
 
@@ -58,6 +59,7 @@ async function main() {
   app.enableShutdownHooks();
   app.get(QuitService).events$.subscribe((e) => {
     if (e.type === 'phase.started') ev(`phase.${e.phase}`);
+    if (e.type === 'quit.ended') ev('quit.ended');
   });
   await app.listen(0, '127.0.0.1');
   process.stdout.write(`ready ${(app.getHttpServer().address() as { port: number }).port}\n`);

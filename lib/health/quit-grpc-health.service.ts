@@ -1,0 +1,132 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
+import { QuitOptionsError } from '../errors/quit-options.error.js';
+import {
+  afterListen,
+  grpcServerOf,
+  grpcServiceNames,
+  isGrpcStrategy,
+  loadGrpcHealthCheck,
+  type GrpcAddService,
+  type GrpcHealthCheckPackage,
+  type RpcStrategy,
+  type ServingStatus,
+} from '../internals/grpc-health.js';
+import { QUIT_MODULE_OPTIONS } from '../quit.constants.js';
+import type { ResolvedQuitOptions } from '../quit.options.js';
+import { QuitService } from '../quit.service.js';
+import { GrpcHealthServer } from './grpc-health.server.js';
+
+/**
+ * The standard gRPC health service (`grpc.health.v1.Health`, Check and Watch) on every
+ * gRPC server of the app, hybrid or standalone, when the module is set up with
+ * `grpcHealth: true`: `""` and each of the app's own services answer SERVING while the
+ * app is up and NOT_SERVING from the first moment of quitting (before any intake stops,
+ * and through `readinessDelayMs`), so Kubernetes' gRPC probes, Envoy and meshes take the
+ * instance out while it still serves.
+ *
+ * Inject it to mark one of your services NOT_SERVING (and back) while the app is up, e.g.
+ * while a database it needs is down.
+ */
+@Injectable()
+export class QuitGrpcHealth implements OnModuleInit, OnApplicationBootstrap {
+  private pkg?: GrpcHealthCheckPackage;
+  private readonly servers: GrpcHealthServer[] = [];
+  /** Statuses set before a server was found: a server found later starts with them. */
+  private readonly overrides = new Map<string, ServingStatus>();
+
+  constructor(
+    @Inject(QUIT_MODULE_OPTIONS) private readonly options: ResolvedQuitOptions,
+    private readonly quit: QuitService,
+    private readonly modules: ModulesContainer,
+  ) {}
+
+  /** Loads grpc-health-check at startup, so that a missing package fails the start, not the first probe. */
+  async onModuleInit(): Promise<void> {
+    if (!this.options.grpcHealth) return;
+    try {
+      this.pkg = await loadGrpcHealthCheck();
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new QuitOptionsError('grpcHealth', true, `the package grpc-health-check installed (npm install grpc-health-check); loading it failed: ${why}`);
+    }
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.pkg) return;
+    this.quit.signal.addEventListener('abort', () => this.servers.forEach((s) => s.quit()), { once: true });
+    // Every microservice server, hybrid or standalone, created before bootstrap or after.
+    const registry = (this.modules as { getRpcTargetRegistry?(): { subscribe(next: (target: unknown) => void): unknown } })
+      .getRpcTargetRegistry?.();
+    const seen = new WeakSet<object>();
+    registry?.subscribe((target) => {
+      if (!isGrpcStrategy(target) || seen.has(target)) return;
+      seen.add(target);
+      this.watchStrategy(target);
+    });
+  }
+
+  /** Whether the module serves the health service (`grpcHealth: true` and the package loaded). */
+  get enabled(): boolean {
+    return this.pkg !== undefined;
+  }
+
+  /**
+   * The status a Check for `service` answers on the first gRPC server (`""`: the whole
+   * server); `undefined` for a service it does not know.
+   */
+  status(service = ''): ServingStatus | undefined {
+    return this.servers[0]?.status(service);
+  }
+
+  /**
+   * Sets one service's status on every gRPC server, e.g. NOT_SERVING while a dependency
+   * is down. Once quitting began every service is NOT_SERVING and this does nothing.
+   */
+  setStatus(service: string, status: ServingStatus): void {
+    if (status !== 'SERVING' && status !== 'NOT_SERVING') {
+      throw new TypeError(`QuitGrpcHealth.setStatus(): status must be 'SERVING' or 'NOT_SERVING', got ${JSON.stringify(status)}.`);
+    }
+    if (this.quit.isQuitting) return;
+    this.overrides.set(service, status);
+    for (const server of this.servers) server.setStatus(service, status);
+  }
+
+  private watchStrategy(strategy: RpcStrategy): void {
+    const server = grpcServerOf(strategy);
+    // Nest creates the grpc-js server in listen(): wait for it when it is not there yet.
+    if (server) this.attach(server);
+    else if (!afterListen(strategy, () => this.attachOnce(strategy))) {
+      this.options.logger?.warn(
+        'gRPC health: this @nestjs/microservices gRPC server has no listen() to follow; grpc.health.v1.Health is not served on it (grpcHealth).',
+      );
+    }
+  }
+
+  private attachOnce(strategy: RpcStrategy): void {
+    const server = grpcServerOf(strategy);
+    if (server) this.attach(server);
+  }
+
+  private attach(server: object): void {
+    const names = grpcServiceNames(server);
+    if (!names) {
+      this.options.logger?.warn(
+        'gRPC health: the services of this @grpc/grpc-js server cannot be listed (its handlers map moved); only "" (the whole server) is reported (grpcHealth).',
+      );
+    }
+    const health = new GrpcHealthServer(this.pkg!, names ?? []);
+    for (const [service, status] of this.overrides) health.setStatus(service, status);
+    try {
+      health.addTo(server as GrpcAddService);
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      this.options.logger?.warn(`gRPC health: the app serves grpc.health.v1.Health itself, so nestjs-quit leaves it alone (grpcHealth): ${why}`);
+      return;
+    }
+    if (this.quit.isQuitting) health.quit();
+    this.servers.push(health);
+  }
+}
+
+export type { ServingStatus as GrpcServingStatus };

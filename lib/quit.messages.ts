@@ -29,6 +29,9 @@ export const QuitMessages = {
   workerRejected: (name: string) => `${name} was not started: the application is shutting down.`,
   badHandler: (name: string) =>
     `QuitService.onQuit(${name}): expected a function, an object with close(), or an object with shutdown(signal).`,
+  serverHookOption: (server: string, option: string) =>
+    `QuitService.onQuit(server): option "${option}" is a quit hook's; a server (${server}) is drained in the transports phase, placed by transportOrder and bounded by phaseTimeouts.transports. Remove "${option}".`,
+  serverName: (name: unknown) => `QuitService.onQuit(server): option "name" must be a non-empty string, got ${String(name)}.`,
   badWorkerName: (name: unknown) => `QuitService.trackWorker(): the name must be a non-empty string, got ${String(name)}.`,
   moduleNotFound: () =>
     'QuitModule could not find its own module in the container, so its hooks may not run before other modules\' onModuleDestroy. Import QuitModule.forRoot() once in the root module.',

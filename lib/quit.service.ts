@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { setMaxListeners } from 'node:events';
 import { Observable, Subject } from 'rxjs';
+import { ownServerDrainer, type OwnServer } from './drainers/own-server.js';
 import { HookRegistry } from './hooks/hook.registry.js';
 import type { QuitEvent } from './interfaces/quit-event.interface.js';
 import type { OnQuitOptions, QuitHandler, Unregister } from './interfaces/quit-hook.interface.js';
@@ -81,10 +82,20 @@ export class QuitService {
    * `RegisterQuitCloser`): a function given an `AbortSignal` that aborts at its timeout,
    * an object with `close()`, or one with `shutdown(signal)`. Hooks run after the
    * transports and workers are drained and before any `onModuleDestroy`.
-   * @returns a function that unregisters the hook
+   *
+   * A server the app made itself (`http`, `https`, `http2`, `net`, a `ws`
+   * WebSocketServer, a grpc-js `Server`; listening or not yet) is not a hook: it is
+   * drained in the transports phase exactly as the app's own server of that kind.
+   * @returns a function that unregisters the hook (or the server)
    */
-  onQuit(handler: QuitHandler, options?: OnQuitOptions): Unregister {
-    return this.hooks.add(handler, options);
+  onQuit(handler: QuitHandler | OwnServer, options?: OnQuitOptions): Unregister {
+    const drainer = ownServerDrainer(handler, options, this.options);
+    if (!drainer) return this.hooks.add(handler as QuitHandler, options);
+    this.drainers.push(drainer);
+    return () => {
+      const i = this.drainers.indexOf(drainer);
+      if (i >= 0) this.drainers.splice(i, 1);
+    };
   }
 
   /**

@@ -43,6 +43,12 @@ export interface ShutdownRunOptions {
   signalAfterMs?: number;
   /** …and once at least this many units of work are in flight (waited for at most 10 s more). @default 1 */
   inFlight?: number;
+  /**
+   * Decides the moment of the signal instead of `signalAfterMs` / `inFlight`: called every
+   * few milliseconds once the load runs, the signal goes when it returns true (or 10 s
+   * after `signalAfterMs` in any case). `output` is the child's output so far.
+   */
+  signalWhen?: (state: { elapsedMs: number; inFlight: number; output: readonly string[] }) => boolean;
   /** How long the app may take from the signal to its exit (or `close()`) before it is killed. @default 30000 */
   exitTimeoutMs?: number;
 }
@@ -110,7 +116,7 @@ async function runChild(app: ChildAppOptions, loads: ShutdownLoad[], options: Sh
       if (!(name in ports)) throw new TypeError(`runShutdown(): load "${load.name}" targets port "${name}", which is not in app.ports (${portNames.join(', ')})`);
       return ports[name];
     };
-    const run = await underLoad(loads, portOf, options, () => !child.running, () => child.signal(options.signal ?? 'SIGTERM'), () => child.exited);
+    const run = await underLoad(loads, portOf, options, () => !child.running, () => child.signal(options.signal ?? 'SIGTERM'), () => child.exited, () => child.output);
     const exit = run.closed ? await child.exited : undefined;
     child.kill();
     const finalExit = exit ?? (await child.exited);
@@ -156,6 +162,7 @@ async function underLoad(
   gone: () => boolean,
   signal: () => void,
   ended: () => Promise<unknown>,
+  output: () => readonly string[] = () => [],
 ): Promise<{ figures: LoadFigures & { loads: Record<string, LoadFigures> }; exitMs: number; closed: boolean }> {
   const stop = { stopped: false };
   const tallies = loads.map(() => new Tally());
@@ -165,7 +172,10 @@ async function underLoad(
   const after = options.signalAfterMs ?? 500;
   const want = options.inFlight ?? 1;
   const inFlight = () => tallies.reduce((n, t) => n + t.inFlight, 0);
-  while (!gone() && (Date.now() - startedAt < after || (inFlight() < want && Date.now() - startedAt < after + 10_000))) await pause(2);
+  const ready = options.signalWhen
+    ? (elapsedMs: number) => options.signalWhen!({ elapsedMs, inFlight: inFlight(), output: output() })
+    : (elapsedMs: number) => elapsedMs >= after && inFlight() >= want;
+  for (let elapsed = 0; !gone() && !ready(elapsed) && elapsed < after + 10_000; elapsed = Date.now() - startedAt) await pause(2);
 
   for (const t of tallies) t.markSignal();
   const signalledAt = performance.now();

@@ -103,9 +103,11 @@ const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE'
 
 /** The outcome of a network error: refused before reaching the app, reset, timed out, or other. */
 export function errorOutcome(error: unknown): [Outcome, string] {
-  const e = (error ?? {}) as { code?: string | number; message?: string };
+  const e = (error ?? {}) as { code?: string | number; message?: string; cause?: { code?: unknown } };
   const message = e.message ?? String(error);
   const code = String(e.code ?? message);
+  // An HTTP/2 stream opened on a session whose connection was then refused never left.
+  if (e.cause?.code === 'ECONNREFUSED') return ['refused', `${code} (ECONNREFUSED)`];
   if (code === 'ECONNREFUSED' || code === 'ERR_HTTP2_GOAWAY_SESSION' || code === 'ERR_HTTP2_INVALID_SESSION') return ['refused', code];
   if (code === 'ERR_HTTP2_STREAM_ERROR' && /REFUSED_STREAM/.test(message)) return ['refused', code];
   if (code === 'TIMEOUT') return ['timeout', code];

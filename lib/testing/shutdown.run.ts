@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import type { QuitEvent } from '../interfaces/quit-event.interface.js';
 import type { QuitReport } from '../interfaces/quit-report.interface.js';
@@ -131,12 +132,7 @@ async function runInProcess(nest: INestApplication, loads: ShutdownLoad[], optio
   if (!server.listening) await nest.listen(0, '127.0.0.1');
   const port = (server.address() as AddressInfo).port;
   const events: QuitEvent[] = [];
-  let quit: QuitService | undefined;
-  try {
-    quit = nest.get(QuitService, { strict: false });
-  } catch {
-    quit = undefined; // an app without nestjs-quit: the figures still say what happened
-  }
+  const quit = quitServiceOf(nest);
   const subscription = quit?.events$.subscribe((e) => events.push(e));
   let closed = false;
   try {
@@ -152,6 +148,20 @@ async function runInProcess(nest: INestApplication, loads: ShutdownLoad[], optio
   } finally {
     subscription?.unsubscribe();
   }
+}
+
+/**
+ * The app's QuitService, or undefined for an app without nestjs-quit (the figures still
+ * say what happened). Looked up in the modules, not with `get()`: a `get()` that finds
+ * nothing makes Nest exit the process (its default `abortOnError`).
+ */
+function quitServiceOf(nest: INestApplication): QuitService | undefined {
+  const modules = nest.get(ModulesContainer, { strict: false });
+  for (const moduleRef of modules.values()) {
+    const instance = moduleRef.providers.get(QuitService)?.instance;
+    if (instance instanceof QuitService) return instance;
+  }
+  return undefined;
 }
 
 /** Runs the loads, signals once they are under way, waits for the end; the figures. */

@@ -1,0 +1,143 @@
+import 'reflect-metadata';
+import { describe, expect, it } from '@jest/globals';
+import { Controller, Get, Injectable, Module, Query, type DynamicModule, type OnModuleDestroy } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import http from 'node:http';
+import { QuitModule } from '../lib/index.js';
+import { httpLoad, runShutdown, workLoad } from '../lib/testing/index.js';
+import { fixture } from './helpers/child.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A pool closed in `onModuleDestroy`: a request still using it then fails with a 500. */
+@Injectable()
+class Pool implements OnModuleDestroy {
+  open = true;
+  async query(ms: number) {
+    await sleep(ms);
+    if (!this.open) throw new Error('pool closed while a query ran');
+  }
+  onModuleDestroy() {
+    this.open = false;
+  }
+}
+
+@Controller()
+class SlowController {
+  constructor(private readonly pool: Pool) {}
+  @Get('slow')
+  async slow(@Query('ms') ms = '200') {
+    await this.pool.query(Number(ms));
+    return 'done';
+  }
+}
+
+function appModule(withQuit: boolean): DynamicModule {
+  @Module({})
+  class AppModule {}
+  return { module: AppModule, imports: withQuit ? [QuitModule.forRoot({ logger: false })] : [], controllers: [SlowController], providers: [Pool] };
+}
+
+/** GET over a fresh connection; rejects on anything but a complete 200 "done". */
+const getDone = (port: number, path: string) =>
+  new Promise<void>((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => (res.statusCode === 200 && body === 'done' ? resolve() : reject(Object.assign(new Error(`${res.statusCode} ${body}`), { code: 'HTTP' }))));
+      })
+      .on('error', reject);
+  });
+
+describe('nestjs-quit/testing, in-process (app.close())', () => {
+  it('a broken app (no nestjs-quit: the pool closes under the requests in flight): the result shows every one of them lost, as 500s', async () => {
+    const nest = await NestFactory.create(appModule(false), { logger: false });
+    const result = await runShutdown({ app: { nest }, load: httpLoad({ connections: 8, path: '/slow?ms=200', expectBody: 'done' }), inFlight: 8, exitTimeoutMs: 1_500 });
+
+    expect(result.inFlightAtSignal).toBe(8);
+    expect(result.lost).toBe(8);
+    expect(result.status5xx).toBeGreaterThanOrEqual(8);
+    expect(result.report).toBeUndefined();
+    expect(result.events).toEqual([]);
+    // Nest's own server.close() waits for keep-alive clients that keep sending (and get 500s).
+    expect(result.exitedInTime).toBe(false);
+  });
+
+  it('the same app with QuitModule: nothing lost, the report and the events of the shutdown', async () => {
+    const nest = await NestFactory.create(appModule(true), { logger: false });
+    const result = await runShutdown({ app: { nest }, load: httpLoad({ connections: 8, path: '/slow?ms=200', expectBody: 'done' }), inFlight: 8 });
+    const port = result.ports.PORT;
+
+    expect(result).toMatchObject({ inFlightAtSignal: 8, lost: 0, resets: 0, status5xx: 0, status503: 0, badAnswers: 0, timeouts: 0, errors: [] });
+    expect(result.ok).toBeGreaterThanOrEqual(8);
+    expect(result.report).toMatchObject({ trigger: 'close', ok: true, pending: [] });
+    expect(result.events).toEqual([
+      'quit.started close',
+      'phase.started fire',
+      'phase.ended fire',
+      'phase.started readiness',
+      'phase.ended readiness',
+      'phase.started transports',
+      `intake-stopped http:${port}`,
+      `drained http:${port}`,
+      'phase.ended transports',
+      'phase.started workers',
+      'phase.ended workers',
+      'phase.started hooks',
+      'phase.ended hooks',
+      'quit.ended ok',
+    ]);
+  });
+
+  it('workLoad: your own async function per unit of work, failures counted by kind', async () => {
+    const nest = await NestFactory.create(appModule(false), { logger: false });
+    const result = await runShutdown({ app: { nest }, load: workLoad({ concurrency: 4, unit: (_i, { port }) => getDone(port, '/slow?ms=150') }), inFlight: 4 });
+    // New connections each time: the four in flight fail with 500 ("HTTP" errors); so may
+    // a few sent before the listener closes; then they are refused.
+    expect(result).toMatchObject({ inFlightAtSignal: 4, lost: 4, resets: 0, timeouts: 0 });
+    expect(result.errors.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(result.errors)).toEqual(new Set(['HTTP: 500 {"statusCode":500,"message":"Internal server error"}']));
+  });
+});
+
+describe('nestjs-quit/testing, child process (a real SIGTERM)', () => {
+  it('the app in a child process: figures, exit, SIGTERM→exit, report and events', async () => {
+    const result = await runShutdown({
+      app: { main: fixture('http-load.app'), env: { PLATFORM: 'express' } },
+      load: httpLoad({ connections: 4, path: '/slow?ms=200', expectBody: 'done' }),
+      inFlight: 4,
+    });
+    const port = result.ports.PORT;
+
+    expect(result).toMatchObject({ inFlightAtSignal: 4, lost: 0, resets: 0, status5xx: 0, status503: 0, badAnswers: 0, timeouts: 0, errors: [] });
+    expect(result.exit).toEqual({ code: null, signal: 'SIGTERM', killed: false });
+    expect(result.exitMs).toBeGreaterThan(0);
+    expect(result.exitMs).toBeLessThan(8_000);
+    expect(result.report).toMatchObject({ trigger: 'signal', signal: 'SIGTERM', ok: true });
+    expect(result.events.filter((e) => !e.startsWith('phase.'))).toEqual(['quit.started SIGTERM', `intake-stopped http:${port}`, `drained http:${port}`, 'quit.ended ok']);
+    // Its own lines, without the kit's.
+    expect(result.output).toContain('ev:served ' + [result.ok, result.ok, 0].join(' '));
+    expect(result.output.some((l) => l.startsWith('@@nestjs-quit'))).toBe(false);
+  });
+
+  it('an app that does not exit is killed at exitTimeoutMs, and the result says so', async () => {
+    const result = await runShutdown({
+      app: { main: fixture('http-load.app'), env: { PLATFORM: 'express', POOL_DESTROY: 'hang', QUIT_OPTIONS: JSON.stringify({ timeoutMs: 20_000 }) } },
+      load: httpLoad({ connections: 2, path: '/slow?ms=100', expectBody: 'done' }),
+      exitTimeoutMs: 1_500,
+    });
+    expect(result.exitedInTime).toBe(false);
+    expect(result.exit).toEqual({ code: null, signal: 'SIGKILL', killed: true });
+    expect(Number.isNaN(result.exitMs)).toBe(true);
+    expect(result.lost).toBe(0);
+  });
+
+  it('bad options are refused with the option named', async () => {
+    await expect(runShutdown({ app: { main: 'x.js' }, load: [] })).rejects.toThrow('runShutdown(): option "load"');
+    await expect(runShutdown({ app: {} as never, load: httpLoad({ path: '/' }) })).rejects.toThrow('runShutdown(): option "app"');
+    expect(() => httpLoad({ path: '/', connections: 0 })).toThrow('httpLoad(): option "connections" must be an integer from 1 to 10000, got 0');
+    await expect(runShutdown({ app: { main: 'x.js' }, load: [httpLoad({ path: '/' }), httpLoad({ path: '/a' })] })).rejects.toThrow('two loads are named "http"');
+  });
+});

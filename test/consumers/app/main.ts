@@ -65,7 +65,8 @@ async function main(): Promise<void> {
   app.enableShutdownHooks();
   watch(app.get(QuitService));
   if (grpc) await app.startAllMicroservices();
-  await app.listen(0, '127.0.0.1');
+  // PORT when nestjs-quit/testing runs it; any free port otherwise.
+  await app.listen(Number(process.env['PORT'] ?? 0), '127.0.0.1');
   process.stdout.write(`ready ${(app.getHttpServer().address() as AddressInfo).port}\n`);
 }
 

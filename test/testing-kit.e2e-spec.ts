@@ -3,8 +3,10 @@ import { describe, expect, it } from '@jest/globals';
 import { Controller, Get, Injectable, Module, Query, type DynamicModule, type OnModuleDestroy } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import http from 'node:http';
-import { QuitModule } from '../lib/index.js';
-import { httpLoad, runShutdown, workLoad } from '../lib/testing/index.js';
+import { QuitModule, QuitService } from '../lib/index.js';
+import { httpLoad, runShutdown, workLoad, wsLoad } from '../lib/testing/index.js';
+import { WebSocketServer } from 'ws';
+import type { AddressInfo } from 'node:net';
 import { fixture } from './helpers/child.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -99,6 +101,36 @@ describe('nestjs-quit/testing, in-process (app.close())', () => {
     expect(result).toMatchObject({ inFlightAtSignal: 4, lost: 4, resets: 0, timeouts: 0 });
     expect(result.errors.length).toBeGreaterThanOrEqual(4);
     expect(new Set(result.errors)).toEqual(new Set(['HTTP: 500 {"statusCode":500,"message":"Internal server error"}']));
+  });
+});
+
+describe('nestjs-quit/testing, wsLoad', () => {
+  it('WebSocket messages to a ws server the app made itself: the ones in flight at close are answered; the server then says goodbye (1001)', async () => {
+    const nest = await NestFactory.create(appModule(true), { logger: false });
+    await nest.listen(0, '127.0.0.1');
+    const quit = nest.get(QuitService);
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    quit.onQuit(wss);
+    let answered = 0;
+    wss.on('connection', (ws) =>
+      ws.on('message', (data) =>
+        setTimeout(() => {
+          ws.send(String(data));
+          answered++;
+          // Once quitting, each socket ends after answering what it was sent.
+          if (quit.isQuitting) ws.close(1001, 'going away');
+        }, 50),
+      ),
+    );
+    const port = (wss.address() as AddressInfo).port;
+    const result = await runShutdown({ app: { nest }, load: wsLoad({ port, connections: 4, intervalMs: 20 }), inFlight: 4 });
+    wss.close();
+
+    expect(result).toMatchObject({ inFlightAtSignal: 4, lost: 0, resets: 0, refused: 0, timeouts: 0, errors: [] });
+    expect(result.ok).toBe(answered);
+    expect(result.events.filter((e) => e.startsWith('drained'))).toEqual(expect.arrayContaining([`drained ws:${port}`]));
+    expect(result.report).toMatchObject({ ok: true, pending: [] });
   });
 });
 

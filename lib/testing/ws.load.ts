@@ -8,16 +8,21 @@ export interface WsLoadOptions {
   message?: string | ((loop: number, n: number) => string);
   /** WebSockets open at once, each looping message → reply. @default 8 */
   connections?: number;
+  /** Pause between a reply and the next message (a close frame that follows a reply is seen first). @default 0 */
+  intervalMs?: number;
   port?: number | string;
   name?: string;
 }
 
 /** What the load uses of a `ws` WebSocket client. */
 interface WsClient {
+  readonly readyState: number;
   send(data: string): void;
   close(): void;
   on(event: 'open' | 'message' | 'close' | 'error', listener: (...args: any[]) => void): unknown;
 }
+
+const OPEN = 1;
 
 /**
  * WebSocket messages, each answered by one message, over the `ws` package (loaded when
@@ -47,7 +52,8 @@ function socketLoop(WebSocket: new (url: string) => WsClient, options: WsLoadOpt
     let n = 0;
     let opened = false;
     const next = () => {
-      if (stop.stopped) return ws.close();
+      // Closing (the server said goodbye): no new message on it.
+      if (stop.stopped || ws.readyState !== OPEN) return ws.close();
       end = tally.begin();
       const message = options.message ?? '{"event":"ping","data":1}';
       ws.send(typeof message === 'function' ? message(loop, n++) : message);
@@ -59,7 +65,8 @@ function socketLoop(WebSocket: new (url: string) => WsClient, options: WsLoadOpt
     ws.on('message', () => {
       end?.('ok');
       end = undefined;
-      next();
+      if (options.intervalMs) setTimeout(next, options.intervalMs);
+      else next();
     });
     ws.on('error', () => undefined); // 'close' follows
     ws.on('close', (code: number) => {

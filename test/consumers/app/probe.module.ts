@@ -6,8 +6,7 @@
  *
  * env: HOOK=hang adds a hook that never settles (its timeout: HOOK_TIMEOUT_MS, default
  * 300); POOL_DESTROY=hang makes the pool's onModuleDestroy never settle; QUIT_OPTIONS is
- * JSON merged into the module options; POOL_CLOSE=on-quit breaks the app on purpose (the
- * pool closes as soon as quitting begins).
+ * JSON merged into the module options.
  */
 import { Controller, Get, Injectable, Module, Query, type DynamicModule, type INestApplication, type OnModuleDestroy, type Type } from '@nestjs/common';
 import { OnQuit, QuitModule, QuitService, TrackedWorker, type QuitModuleOptions } from 'nestjs-quit';
@@ -24,10 +23,9 @@ export const untilQuitting = (quit: QuitService): Promise<void> =>
 export class Pool implements OnModuleDestroy {
   private open = true;
 
-  constructor(quit: QuitService) {
-    // A deliberately broken app (POOL_CLOSE=on-quit): the pool closes the moment quitting
-    // begins, under the requests in flight. nestjs-quit/testing must show the loss.
-    if (process.env['POOL_CLOSE'] === 'on-quit') quit.signal.addEventListener('abort', () => (this.open = false));
+  /** Closes it now, whatever is using it (main.ts breaks the app on purpose with it). */
+  closeNow(): void {
+    this.open = false;
   }
 
   async query(ms: number): Promise<void> {

@@ -9,12 +9,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import http from 'node:http';
 import path from 'node:path';
 import { Child } from './helpers/child.js';
 import { Haproxy } from './helpers/haproxy.js';
 import { get } from './helpers/http.js';
 import { freePort } from './helpers/ports.js';
+import { grpcLoad, httpLoad, startLoad, type LoadFigures } from '../lib/testing/index.js';
 
 const SAMPLE = path.resolve('build', 'sample', 'src', 'main.js');
 const PROTO = path.resolve('sample', 'proto', 'orders.proto');
@@ -73,25 +73,8 @@ describe('rolling restart of two replicas under load', () => {
   });
 
   it('loses no HTTP request through HAProxy and no gRPC call, and each old process exits cleanly by itself', async () => {
-    const results = { http: { ok: 0, failed: [] as string[] }, grpc: { ok: 0, failed: [] as string[] } };
-    let stop = false;
-    const deadline = Date.now() + LOAD_LIMIT_MS;
-    const t0 = Date.now();
-    const running = () => !stop && Date.now() < deadline;
-
-    // HTTP: keep-alive clients looping through HAProxy.
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-    const httpLoops = Array.from({ length: 16 }, async (_, i) => {
-      while (running()) {
-        try {
-          const reply = await get(frontend, `/orders/${i}?ms=5`, agent);
-          if (reply.status === 200) results.http.ok++;
-          else results.http.failed.push(`HTTP ${reply.status} at ${Date.now() - t0} ${reply.body.slice(0, 80)}`);
-        } catch (error) {
-          results.http.failed.push((error as NodeJS.ErrnoException).code ?? String(error));
-        }
-      }
-    });
+    // HTTP: keep-alive clients looping through HAProxy (nestjs-quit/testing's load).
+    const httpRun = startLoad(httpLoad({ connections: 16, path: (i) => `/orders/${i}?ms=5` }), { port: frontend, stopAfterMs: LOAD_LIMIT_MS });
 
     // gRPC: one channel balancing round-robin over both replicas, quick to reconnect.
     const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(PROTO)) as any;
@@ -100,17 +83,13 @@ describe('rolling restart of two replicas under load', () => {
       'grpc.initial_reconnect_backoff_ms': 50,
       'grpc.max_reconnect_backoff_ms': 200,
     });
-    const call = (id: number) =>
-      new Promise<void>((resolve) =>
-        client.GetOrder({ id, ms: 5 }, { deadline: Date.now() + 10_000 }, (error: grpc.ServiceError | null) => {
-          if (error) results.grpc.failed.push(`${grpc.status[error.code]}: ${error.details}`);
-          else results.grpc.ok++;
-          resolve();
-        }),
-      );
-    const grpcLoops = Array.from({ length: 8 }, async (_, i) => {
-      while (running()) await call(i);
-    });
+    const grpcRun = startLoad(
+      grpcLoad({
+        concurrency: 8,
+        call: (id) => new Promise((resolve, reject) => client.GetOrder({ id, ms: 5 }, { deadline: Date.now() + 10_000 }, (error: grpc.ServiceError | null) => (error ? reject(error) : resolve(undefined)))),
+      }),
+      { port: 0, stopAfterMs: LOAD_LIMIT_MS }, // the channel has its own addresses
+    );
 
     const exits: Record<string, number | null> = {};
     for (const r of replicas) {
@@ -128,19 +107,21 @@ describe('rolling restart of two replicas under load', () => {
         return (m['http.completed'] ?? 0) > 0 && (m['grpc.completed'] ?? 0) > 0;
       }, `${r.name} taking traffic again`);
     }
-    await until(async () => results.http.ok >= MIN_HTTP_REQUESTS, `${MIN_HTTP_REQUESTS} HTTP requests`, LOAD_LIMIT_MS);
-    stop = true;
-    await Promise.all([...httpLoops, ...grpcLoops]);
-    agent.destroy();
+    await until(async () => httpRun.ok >= MIN_HTTP_REQUESTS, `${MIN_HTTP_REQUESTS} HTTP requests`, LOAD_LIMIT_MS);
+    const [http, rpc] = await Promise.all([httpRun.stop(), grpcRun.stop()]);
     client.close();
 
+    const failed = (f: LoadFigures) => f.sent + f.refused - f.ok;
     // On a failure, what HAProxy saw says where it came from.
-    if (results.http.failed.length) console.log(haproxy.log.split('\n').filter((l) => !l.includes(' 200 ')).slice(0, 40).join('\n'));
-    console.log(`rolling restart: HTTP ${results.http.ok} ok / ${results.http.failed.length} failed, gRPC ${results.grpc.ok} ok / ${results.grpc.failed.length} failed, exits ${JSON.stringify(exits)}`);
-    expect(results.http.failed).toEqual([]);
-    expect(results.grpc.failed).toEqual([]);
-    expect(results.http.ok).toBeGreaterThanOrEqual(MIN_HTTP_REQUESTS);
-    expect(results.grpc.ok).toBeGreaterThan(0);
+    if (failed(http)) console.log(haproxy.log.split('\n').filter((l) => !l.includes(' 200 ')).slice(0, 40).join('\n'));
+    console.log(`rolling restart: HTTP ${http.ok} ok / ${failed(http)} failed, gRPC ${rpc.ok} ok / ${failed(rpc)} failed, exits ${JSON.stringify(exits)}`);
+    const clean = { refused: 0, resets: 0, status5xx: 0, status503: 0, badAnswers: 0, timeouts: 0, errors: [] };
+    expect(http).toMatchObject(clean);
+    expect(rpc).toMatchObject(clean);
+    expect(http.ok).toBe(http.sent);
+    expect(rpc.ok).toBe(rpc.sent);
+    expect(http.ok).toBeGreaterThanOrEqual(MIN_HTTP_REQUESTS);
+    expect(rpc.ok).toBeGreaterThan(0);
     expect(exits).toEqual({ a: 0, b: 0 });
   }, 180_000);
 });

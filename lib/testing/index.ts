@@ -7,6 +7,7 @@ export { httpLoad, type HttpLoadOptions } from './http.load.js';
 export { grpcLoad, workLoad, type GrpcLoadOptions, type WorkLoadOptions } from './work.load.js';
 export { wsLoad, type WsLoadOptions } from './ws.load.js';
 export type { LoadTarget, ShutdownLoad, StopFlag } from './load.js';
+export { startLoad, type LoadsFigures, type RunningLoad } from './load.runner.js';
 export type { LoadFigures, Outcome } from './tally.js';
 export { Tally } from './tally.js';
 export { freePort } from './free-port.js';

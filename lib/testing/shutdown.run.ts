@@ -7,7 +7,8 @@ import { QuitService } from '../quit.service.js';
 import { ChildApp, type ChildExit } from './child-app.js';
 import { freePort, untilListening } from './free-port.js';
 import { pause, type ShutdownLoad } from './load.js';
-import { sumFigures, Tally, type LoadFigures } from './tally.js';
+import { startLoad, type LoadsFigures } from './load.runner.js';
+import type { LoadFigures } from './tally.js';
 
 /** Your app's compiled entry, run in a child process so that a real signal reaches it. */
 export interface ChildAppOptions {
@@ -173,21 +174,17 @@ async function underLoad(
   signal: () => void,
   ended: () => Promise<unknown>,
   output: () => readonly string[] = () => [],
-): Promise<{ figures: LoadFigures & { loads: Record<string, LoadFigures> }; exitMs: number; closed: boolean }> {
-  const stop = { stopped: false };
-  const tallies = loads.map(() => new Tally());
-  const targets = loads.map((load) => ({ host: '127.0.0.1', port: portOf(load) }));
-  const running = Promise.all(loads.map((load, i) => load.run(targets[i], tallies[i], stop).catch((error: unknown) => void tallies[i].begin()('error', `load "${load.name}" failed: ${String(error)}`))));
+): Promise<{ figures: LoadsFigures; exitMs: number; closed: boolean }> {
+  const load = startLoad(loads, { port: portOf });
   const startedAt = Date.now();
   const after = options.signalAfterMs ?? 500;
   const want = options.inFlight ?? 1;
-  const inFlight = () => tallies.reduce((n, t) => n + t.inFlight, 0);
   const ready = options.signalWhen
-    ? (elapsedMs: number) => options.signalWhen!({ elapsedMs, inFlight: inFlight(), output: output() })
-    : (elapsedMs: number) => elapsedMs >= after && inFlight() >= want;
+    ? (elapsedMs: number) => options.signalWhen!({ elapsedMs, inFlight: load.inFlight, output: output() })
+    : (elapsedMs: number) => elapsedMs >= after && load.inFlight >= want;
   for (let elapsed = 0; !gone() && !ready(elapsed) && elapsed < after + 10_000; elapsed = Date.now() - startedAt) await pause(2);
 
-  for (const t of tallies) t.markSignal();
+  load.markSignal();
   const signalledAt = performance.now();
   let endedAt = NaN;
   const end = Promise.resolve()
@@ -202,12 +199,8 @@ async function underLoad(
   clearTimeout(timer);
   // No new work once the app is gone (or given up on); what is still open ends on its own
   // (its sockets are closed), bounded in any case.
-  stop.stopped = true;
-  let bound: NodeJS.Timeout | undefined;
-  await Promise.race([running, new Promise((resolve) => (bound = setTimeout(resolve, 5_000)))]);
-  clearTimeout(bound);
-  const perLoad = Object.fromEntries(loads.map((load, i) => [load.name, tallies[i].figures()]));
-  return { figures: { ...sumFigures(Object.values(perLoad)), loads: perLoad }, exitMs: Math.round((endedAt - signalledAt) * 10) / 10, closed };
+  const figures = await load.stop();
+  return { figures, exitMs: Math.round((endedAt - signalledAt) * 10) / 10, closed };
 }
 
 /** One shutdown event as one short line. */

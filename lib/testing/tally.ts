@@ -48,6 +48,12 @@ export class Tally {
     return this.units.length;
   }
 
+  /** Units that ended `ok` so far. */
+  get ok(): number {
+    return this.okCount;
+  }
+  private okCount = 0;
+
   /** Starts one unit; the returned function ends it (only its first call counts). */
   begin(): (outcome: Outcome, detail?: string) => Outcome {
     const unit: Unit = { startedAt: performance.now() };
@@ -57,6 +63,7 @@ export class Tally {
       unit.endedAt = performance.now();
       unit.outcome = outcome;
       unit.detail = detail;
+      if (outcome === 'ok') this.okCount++;
       this.open.delete(unit);
       this.units.push(unit);
       return outcome;

@@ -2,7 +2,10 @@ import 'reflect-metadata';
 import { describe, expect, it } from '@jest/globals';
 import { Controller, Get, Injectable, Module, Query, type DynamicModule, type OnModuleDestroy } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { QuitModule, QuitService } from '../lib/index.js';
 import { httpLoad, runShutdown, workLoad, wsLoad } from '../lib/testing/index.js';
 import { WebSocketServer } from 'ws';
@@ -179,10 +182,27 @@ describe('nestjs-quit/testing, child process (a real SIGTERM)', () => {
     expect(result.lost).toBe(0);
   });
 
+  it('an app that never listens, or exits at start, fails the run with its output, and is not left running', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'nestjs-quit-kit-'));
+    const silent = path.join(dir, 'silent.cjs');
+    const crash = path.join(dir, 'crash.cjs');
+    writeFileSync(silent, `require('fs').writeFileSync(${JSON.stringify(path.join(dir, 'pid'))}, String(process.pid)); console.log('started, listening nowhere'); setTimeout(() => undefined, 60_000);`);
+    writeFileSync(crash, "console.error('bad config'); process.exit(3);");
+    const load = httpLoad({ path: '/' });
+
+    await expect(runShutdown({ app: { main: silent, startTimeoutMs: 500 }, load })).rejects.toThrow(
+      /nothing listened on 127\.0\.0\.1:\d+ within 500 ms \(does the app listen on the port variable the kit set\?\); its output:\nstarted, listening nowhere/,
+    );
+    const pid = Number(readFileSync(path.join(dir, 'pid'), 'utf8'));
+    expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+    await expect(runShutdown({ app: { main: crash }, load })).rejects.toThrow(/the app exited before it listened on 127\.0\.0\.1:\d+; its output:\nbad config/);
+  });
+
   it('bad options are refused with the option named', async () => {
     await expect(runShutdown({ app: { main: 'x.js' }, load: [] })).rejects.toThrow('runShutdown(): option "load"');
     await expect(runShutdown({ app: {} as never, load: httpLoad({ path: '/' }) })).rejects.toThrow('runShutdown(): option "app"');
     expect(() => httpLoad({ path: '/', connections: 0 })).toThrow('httpLoad(): option "connections" must be an integer from 1 to 10000, got 0');
     await expect(runShutdown({ app: { main: 'x.js' }, load: [httpLoad({ path: '/' }), httpLoad({ path: '/a' })] })).rejects.toThrow('two loads are named "http"');
+    await expect(runShutdown({ app: { main: 'x.js' }, load: httpLoad({ path: '/' }), signal: 'TERM' as never })).rejects.toThrow('runShutdown(): option "signal" must be a signal name');
   });
 });

@@ -15,7 +15,7 @@ export function freePort(): Promise<number> {
 /** Resolves once something accepts a connection on `port`, or rejects after `timeoutMs` or when `gaveUp` settles first. */
 export async function untilListening(port: number, timeoutMs: number, gaveUp: Promise<unknown>): Promise<void> {
   let over = false;
-  let why = `nothing listened on 127.0.0.1:${port} within ${timeoutMs} ms`;
+  let why = `nothing listened on 127.0.0.1:${port} within ${timeoutMs} ms (does the app listen on the port variable the kit set?)`;
   void gaveUp.then(() => {
     over = true;
     why = `the app exited before it listened on 127.0.0.1:${port}`;

@@ -90,6 +90,9 @@ export async function runShutdown(options: ShutdownRunOptions): Promise<Shutdown
   if (!options.app || (!isChild(options.app) && typeof (options.app as NestAppOptions).nest?.close !== 'function')) {
     throw new TypeError('runShutdown(): option "app" must be { main: "dist/main.js", … } or { nest: app }');
   }
+  if (options.signal !== undefined && !/^SIG[A-Z0-9]+$/.test(String(options.signal))) {
+    throw new TypeError(`runShutdown(): option "signal" must be a signal name like 'SIGTERM', got ${String(options.signal)}`);
+  }
   const names = new Set<string>();
   for (const load of loads) {
     if (names.has(load.name)) throw new TypeError(`runShutdown(): two loads are named "${load.name}": give them a "name"`);

@@ -7,3 +7,4 @@ export * from './errors/index.js';
 export * from './health/index.js';
 export { QUIT_DEFAULTS } from './quit.options.js';
 export { QuitMessages } from './quit.messages.js';
+export type { OwnServer } from './drainers/own-server.js';

@@ -30,6 +30,9 @@ export const QuitMessages = {
   workerRejected: (name: string) => `${name} was not started: the application is shutting down.`,
   badHandler: (name: string) =>
     `QuitService.onQuit(${name}): expected a function, an object with close(), or an object with shutdown(signal).`,
+  serverHookOption: (server: string, option: string) =>
+    `QuitService.onQuit(server): option "${option}" is a quit hook's; a server (${server}) is drained in the transports phase, placed by transportOrder and bounded by phaseTimeouts.transports. Remove "${option}".`,
+  serverName: (name: unknown) => `QuitService.onQuit(server): option "name" must be a non-empty string, got ${String(name)}.`,
   badWorkerName: (name: unknown) => `QuitService.trackWorker(): the name must be a non-empty string, got ${String(name)}.`,
   gatewaysNotWatched: () =>
     'nestjs-quit could not watch the WebSocket adapter (ApplicationConfig#getIoAdapter / adapter.create changed?): only gateways with a @WebSocketServer() property or on the HTTP server (platform-ws) are drained.',

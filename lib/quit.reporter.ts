@@ -3,6 +3,7 @@ import type { QuitReport } from './interfaces/quit-report.interface.js';
 import { QuitMessages } from './quit.messages.js';
 import { QuitCoordinator } from './process/quit.coordinator.js';
 import { QuitReportMessage } from './report/report.message.js';
+import { QUIT_TESTING_ENV, QUIT_TESTING_MARK } from './testing/wire.js';
 
 /**
  * Logs how a shutdown went: one summary line (each phase's duration) when it went well,
@@ -22,6 +23,10 @@ export class QuitReporter {
         this.logReport(event.report);
       }
     });
+    // nestjs-quit/testing runs the app with this variable set, and reads these lines back.
+    if (process.env[QUIT_TESTING_ENV] === '1') {
+      quit.events.subscribe((event) => process.stdout.write(`${QUIT_TESTING_MARK} ${JSON.stringify(event, plainErrors)}\n`));
+    }
   }
 
   /** A failed (or forced) shutdown's report: a table for text loggers, fields for JSON ones. */
@@ -32,4 +37,9 @@ export class QuitReporter {
   private get logger() {
     return this.quit.options.logger;
   }
+}
+
+/** JSON.stringify replacer: an error becomes its message (an Error has no own enumerable fields). */
+function plainErrors(_key: string, value: unknown): unknown {
+  return value instanceof Error ? value.message : value;
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
+import { ownServerDrainer, type OwnServer } from './drainers/own-server.js';
 import type { QuitEvent } from './interfaces/quit-event.interface.js';
 import type { OnQuitOptions, QuitHandler, Unregister } from './interfaces/quit-hook.interface.js';
 import type { QuitReport, QuitTrigger } from './interfaces/quit-report.interface.js';
@@ -69,10 +70,16 @@ export class QuitService {
    * Registers what to close at shutdown: a function given an `AbortSignal` that aborts at its timeout,
    * an object with `close()`, or one with `shutdown(signal)`. Hooks run after the
    * transports and workers are drained and before any `onModuleDestroy`.
-   * @returns a function that unregisters the hook
+   *
+   * A server the app made itself (`http`, `https`, `http2`, `net`, a `ws`
+   * WebSocketServer, a grpc-js `Server`; listening or not yet) is not a hook: it is
+   * drained in the transports phase exactly as the app's own server of that kind.
+   * @returns a function that unregisters the hook (or the server)
    */
-  onQuit(handler: QuitHandler, options?: OnQuitOptions): Unregister {
-    return this.#core.hooks.add(handler, options);
+  onQuit(handler: QuitHandler | OwnServer, options?: OnQuitOptions): Unregister {
+    const drainer = ownServerDrainer(handler, options, this.#core.options);
+    if (!drainer) return this.#core.hooks.add(handler as QuitHandler, options);
+    return this.#core.addDrainer(drainer);
   }
 
   /**

@@ -215,6 +215,39 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
     expect(result.code).toBe(0);
   });
 
+  it('nestjs-quit/testing: require() gets its CommonJS build, import its ESM build; neither entry loads Jest', async () => {
+    const { dir } = consumer(name);
+    const installed = path.join(dir, 'node_modules', 'nestjs-quit', 'dist');
+    const required = await run(dir, ['-p', "require.resolve('nestjs-quit/testing')"]);
+    const imported = await run(dir, ['--input-type=module', '-e', "console.log(import.meta.resolve('nestjs-quit/testing'))"]);
+    const loaded = await run(dir, ['-p', "require('nestjs-quit'); require('nestjs-quit/testing'); Object.keys(require.cache).filter((f) => /[\\/]node_modules[\\/](jest|@jest)[\\/]/.test(f)).length"]);
+    expect(required).toEqual({ code: 0, output: `${path.join(installed, 'cjs', 'testing', 'index.js')}\n` });
+    expect(imported).toEqual({ code: 0, output: `file://${path.join(installed, 'testing', 'index.js')}\n` });
+    expect(loaded).toEqual({ code: 0, output: '0\n' });
+  });
+
+  it(`nestjs-quit/testing in a user's Jest suite (${module === 'commonjs' ? 'CommonJS' : 'ESM'} mode): the app drains cleanly under load, and a broken app shows its loss`, async () => {
+    const { dir } = consumer(name);
+    const jest = path.join(here, '..', 'node_modules', 'jest', 'bin', 'jest.js');
+    const config = JSON.stringify({ testEnvironment: 'node' });
+    const args =
+      module === 'commonjs'
+        ? [jest, '--ci', '--rootDir', 'src/jest', '--config', config, 'kit\\.test\\.cjs$']
+        : ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', jest, '--ci', '--rootDir', 'src/jest', '--config', config, 'kit\\.test\\.mjs$'];
+    const result = await run(dir, args);
+    expect(result.output).toMatch(/^Tests: +2 passed, 2 total$/m);
+    expect(result.code).toBe(0);
+  });
+
+  it(`nestjs-quit/testing in a user's node:test suite (${module === 'commonjs' ? 'CommonJS' : 'ESM'}): the same two tests`, async () => {
+    const { dir } = consumer(name);
+    const file = path.join('src', 'node-test', module === 'commonjs' ? 'kit.test.cjs' : 'kit.test.mjs');
+    const result = await run(dir, ['--test', '--test-reporter=tap', file]);
+    expect(result.output).toMatch(/^# pass 2$/m);
+    expect(result.output).toMatch(/^# fail 0$/m);
+    expect(result.code).toBe(0);
+  });
+
   it('SIGTERM: the request and the tracked worker in flight finish while the pool is open, then the quit hooks, then onModuleDestroy', async () => {
     const app = start(name);
     const port = await app.ready();
@@ -326,7 +359,7 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
     const exit = await app.exited;
     expect(exit).toMatchObject({ code: 1, signal: null });
     expect(app.output()).toContain(QuitMessages.secondSignal('SIGINT'));
-    expect(app.output()).toMatch(/Shutdown report: .*"forced":"second-signal"/);
+    expect(app.output()).toMatch(/Shutdown failed after [\d.]+ ms \(signal SIG\w+, forced: second-signal\)/);
     expect(app.events().slice(-2)).toEqual(['hook.hang', 'exit 1']);
   });
 

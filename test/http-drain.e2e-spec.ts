@@ -4,8 +4,8 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import { Child, fixture } from './helpers/child.js';
-import { Load } from './src/http-load-client.js';
 import { tlsFiles, type TlsFiles } from './src/http-tls.js';
+import { httpLoad, runShutdown, workLoad } from '../lib/testing/index.js';
 
 const CONNECTIONS = 16;
 const HELD = 4;
@@ -65,47 +65,48 @@ const cases: Array<[string, Proto]> = [
 
 describe.each(cases)('SIGTERM under keep-alive load: %s over %s', (platform, proto) => {
   it('answers every request that reached the server with a complete 2xx, resets nothing, and exits by itself', async () => {
-    const app = new Child(fixture('http-load.app'), {
-      PLATFORM: platform,
-      PROTO: proto,
-      TLS_KEY: tls.key,
-      TLS_CERT: tls.cert,
-      CONNS: String(CONNECTIONS),
-      LOADED: String(CONNECTIONS * 4),
+    const result = await runShutdown({
+      app: {
+        main: fixture('http-load.app'),
+        env: { PLATFORM: platform, PROTO: proto, TLS_KEY: tls.key, TLS_CERT: tls.cert, CONNS: String(CONNECTIONS), LOADED: String(CONNECTIONS * 4) },
+      },
+      load: [
+        httpLoad({
+          name: 'load',
+          protocol: proto,
+          // HTTP/2: fewer sessions, several streams each.
+          connections: proto === 'h2' ? CONNECTIONS / 4 : CONNECTIONS,
+          streamsPerConnection: 4,
+          // Different durations, so that at the signal some connections are between two requests.
+          path: (i) => `/slow?ms=${200 + (i % 8) * 25}`,
+          expectBody: 'done',
+          ca,
+        }),
+        // Requests held by the server until quitting begins: in flight at the signal by construction.
+        workLoad({
+          name: 'held',
+          concurrency: HELD,
+          unit: async (_i, { port }) => {
+            const reply = await held(proto, port);
+            if (reply.status !== 200 || reply.body !== 'done') throw new Error(`held: ${reply.status} ${reply.body}`);
+          },
+        }),
+      ],
+      signalWhen: ({ output }) => output.includes(`ev:held ${HELD}`) && output.includes('ev:loaded'),
+      exitTimeoutMs: 15_000,
     });
-    children.push(app);
-    const port = await app.ready();
-    const load = new Load({
-      port,
-      protocol: proto,
-      // HTTP/2: fewer sessions, several streams each.
-      connections: proto === 'h2' ? CONNECTIONS / 4 : CONNECTIONS,
-      streamsPerConnection: 4,
-      // Different durations, so that at the signal some connections are between two requests.
-      path: (i) => `/slow?ms=${200 + (i % 8) * 25}`,
-      expectBody: 'done',
-      ca,
-      stopAfterMs: 12_000,
-    });
-    const running = load.run();
-    const heldReplies = Promise.all(Array.from({ length: HELD }, () => held(proto, port)));
-    await app.waitFor(`ev:held ${HELD}`);
-    await app.waitFor('ev:loaded');
-    load.markSignal();
-    app.kill('SIGTERM');
-    const [result, replies, exit] = await Promise.all([running, heldReplies, app.exited]);
 
-    const served = (await app.waitFor(/^ev:served /)).split(' ').slice(1).map(Number);
-    const [started, completed, failed] = served;
-    expect(replies).toEqual(Array.from({ length: HELD }, () => ({ status: 200, body: 'done' })));
-    expect(result).toMatchObject({ resets: 0, status5xx: 0, status503: 0, otherStatus: 0, badBodies: 0, timeouts: 0, otherErrors: [], lostAtSignal: 0 });
-    expect(result.inFlightAtSignal).toBeGreaterThan(0);
+    const [started, completed, failed] = result.output.find((l) => l.startsWith('ev:served '))!.split(' ').slice(1).map(Number);
+    expect(result.loads.held).toMatchObject({ inFlightAtSignal: HELD, lost: 0 });
+    expect(result).toMatchObject({ lost: 0, resets: 0, status5xx: 0, status503: 0, badAnswers: 0, timeouts: 0, errors: [] });
+    expect(result.loads.load.inFlightAtSignal).toBeGreaterThan(0);
     // Every request a handler took was answered completely, and the client got each one.
     expect(failed).toBe(0);
     expect(completed).toBe(started);
-    expect(result.ok + HELD).toBe(completed);
-    expect(app.events()).toContain('report {"ok":true,"pending":[]}');
-    expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
+    expect(result.ok).toBe(completed);
+    expect(result.report).toMatchObject({ ok: true, pending: [] });
+    expect(result.exit).toEqual({ code: null, signal: 'SIGTERM', killed: false });
+    expect(result.exitedInTime).toBe(true);
   });
 });
 

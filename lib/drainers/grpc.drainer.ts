@@ -30,6 +30,16 @@ export class GrpcDrainer implements TransportDrainer {
     this.counting = tapHandlers(strategy, () => this.calls.start());
   }
 
+  /**
+   * Drains a grpc-js `Server` the app made itself (`quit.onQuit(server)`), the same way.
+   * With no Nest strategy around it there is no handler to count: the drain is over when
+   * `tryShutdown()` has seen every connection close, i.e. every call end.
+   */
+  static forServer(server: GrpcJsServer): GrpcDrainer {
+    // `grpcClient` is where `grpcServerOf` finds the server of a Nest strategy.
+    return new GrpcDrainer({ grpcClient: server, close: () => server.forceShutdown() } as RpcStrategy);
+  }
+
   get name(): string {
     return this.label;
   }

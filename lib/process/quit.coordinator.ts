@@ -135,8 +135,13 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
     return this.running !== undefined || (this.init === 'done' && this.options.quitOnUncaughtError);
   }
 
-  addDrainer(drainer: TransportDrainer): void {
+  /** Adds a drainer for the transports phase; returns what takes it out again (a server the app unregisters). */
+  addDrainer(drainer: TransportDrainer): () => void {
     this.drainers.push(drainer);
+    return () => {
+      const i = this.drainers.indexOf(drainer);
+      if (i >= 0) this.drainers.splice(i, 1);
+    };
   }
 
   addSource(source: WorkerSource): void {

@@ -18,6 +18,7 @@ export function plainReport(report: QuitReport): PlainQuitReport {
 function cause(report: QuitReport): string {
   if (report.trigger === 'signal') return `signal ${report.signal ?? '?'}`;
   if (report.trigger === 'close') return 'app.close()';
+  if (report.trigger === 'error') return report.reason ? `uncaught error: ${report.reason}` : 'uncaught error';
   return report.reason ? `quit(): ${report.reason}` : 'quit()';
 }
 

@@ -97,7 +97,8 @@ async function main() {
     ev(`served ${counts.started} ${counts.completed} ${counts.failed}`);
     ev(`report ${JSON.stringify({ ok: e.report.ok, pending: e.report.pending })}`);
   });
-  await app.listen(0, '127.0.0.1');
+  // PORT when nestjs-quit/testing runs it; any free port otherwise.
+  await app.listen(Number(process.env.PORT ?? 0), '127.0.0.1');
   process.stdout.write(`ready ${(app.getHttpServer().address() as { port: number }).port}\n`);
 }
 

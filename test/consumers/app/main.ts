@@ -2,7 +2,8 @@
  * Boots the probe with this consumer's HTTP adapter (`../adapter.ts`). With
  * GRPC_PORT set it is a hybrid app: a gRPC microservice on that port as well; with
  * GRPC_STANDALONE=1 too, a standalone gRPC microservice and no HTTP.
- * Nothing here is about shutting down beyond `enableShutdownHooks()`.
+ * Nothing here is about shutting down beyond `enableShutdownHooks()`; POOL_CLOSE=on-quit
+ * breaks the app on purpose (its pool closes as soon as quitting begins).
  *
  * Output: `ready <http port>` (standalone: `ready <grpc port>`) once listening, and `ev:` lines.
  */
@@ -12,7 +13,7 @@ import { QuitService, type QuitEvent } from 'nestjs-quit';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../adapter.js';
 import { ev } from './log.js';
-import { AppModule, appRef } from './probe.module.js';
+import { AppModule, Pool, appRef } from './probe.module.js';
 
 /** What ./grpc.ts exports; typed here so that apps without @nestjs/microservices compile without it. */
 interface GrpcPart {
@@ -64,8 +65,15 @@ async function main(): Promise<void> {
   if (grpc && grpcPort) grpc.connectGrpc(app, grpcPort, protoPath);
   app.enableShutdownHooks();
   watch(app.get(QuitService));
+  if (process.env['POOL_CLOSE'] === 'on-quit') {
+    // Broken on purpose (nestjs-quit/testing must show the loss): the pool closes the
+    // moment quitting begins, under the requests in flight.
+    const pool = app.get(Pool);
+    app.get(QuitService).signal.addEventListener('abort', () => pool.closeNow());
+  }
   if (grpc) await app.startAllMicroservices();
-  await app.listen(0, '127.0.0.1');
+  // PORT when nestjs-quit/testing runs it; any free port otherwise.
+  await app.listen(Number(process.env['PORT'] ?? 0), '127.0.0.1');
   process.stdout.write(`ready ${(app.getHttpServer().address() as AddressInfo).port}\n`);
 }
 

@@ -23,6 +23,11 @@ export const untilQuitting = (quit: QuitService): Promise<void> =>
 export class Pool implements OnModuleDestroy {
   private open = true;
 
+  /** Closes it now, whatever is using it (main.ts breaks the app on purpose with it). */
+  closeNow(): void {
+    this.open = false;
+  }
+
   async query(ms: number): Promise<void> {
     if (!this.open) throw new Error('pool is closed');
     await sleep(ms);

@@ -21,6 +21,7 @@ import {
   type WorkerHandle,
 } from 'nestjs-quit';
 import { QuitHealthIndicator, type QuitHealthResult } from 'nestjs-quit/terminus';
+import { httpLoad, runShutdown, workLoad, type ShutdownResult } from 'nestjs-quit/testing';
 
 export const options: QuitModuleOptions = {
   timeoutMs: 20_000,
@@ -113,4 +114,19 @@ export function readiness(indicator: QuitHealthIndicator): QuitHealthResult<'shu
   // @ts-expect-error the result is keyed by the name given
   void indicator.isAlive('process').shutdown;
   return { shutdown: { status } };
+}
+
+/** nestjs-quit/testing: a user's shutdown test, typed (not run here). */
+export async function drainsCleanly(): Promise<ShutdownResult> {
+  const result = await runShutdown({
+    app: { main: 'dist/src/main.js', env: { LOG: '0' } },
+    load: [httpLoad({ path: '/slow?ms=100', connections: 4 }), workLoad({ name: 'own', unit: async () => undefined })],
+    inFlight: 4,
+  });
+  const lost: number = result.lost;
+  const code: number | null | undefined = result.exit?.code;
+  // @ts-expect-error the figures are numbers
+  const resets: string = result.resets;
+  void [lost, code, resets];
+  return result;
 }

@@ -1,0 +1,162 @@
+import 'reflect-metadata';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Module, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import * as grpc from '@grpc/grpc-js';
+import http from 'node:http';
+import http2 from 'node:http2';
+import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
+import { WebSocket, WebSocketServer } from 'ws';
+import { GrpcDrainer } from '../lib/drainers/grpc.drainer.js';
+import { HttpDrainer } from '../lib/drainers/http.drainer.js';
+import { NetDrainer } from '../lib/drainers/net.drainer.js';
+import { drainerForServer } from '../lib/drainers/own-server.js';
+import { QuitMessages, QuitModule, QuitService, type QuitEvent, type QuitModuleOptions } from '../lib/index.js';
+
+const options = { http: { idleGraceMs: 250 } };
+const listen = (server: net.Server | http2.Http2Server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+
+describe('drainerForServer: the drainer of each kind of server', () => {
+  it.each([
+    ['http.Server', () => http.createServer(), HttpDrainer],
+    ['https.Server', () => https.createServer(), HttpDrainer],
+    ['http2 server', () => http2.createServer(), HttpDrainer],
+    ['http2 secure server', () => http2.createSecureServer(), HttpDrainer],
+    ['net.Server', () => net.createServer(), NetDrainer],
+    ['tls.Server', () => tls.createServer(), NetDrainer],
+    ['grpc-js Server', () => new grpc.Server(), GrpcDrainer],
+  ])('%s', (_label, make, kind) => {
+    expect(drainerForServer(make(), options)).toBeInstanceOf(kind);
+  });
+
+  it('a ws WebSocketServer gets the WebSocket drainer (transport http, named after its port)', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    const drainer = drainerForServer(wss, options)!;
+    expect([drainer.transport, drainer.name]).toEqual(['http', `ws:${(wss.address() as net.AddressInfo).port}`]);
+    expect(drainer.pending()).toEqual([`ws:${(wss.address() as net.AddressInfo).port}: 0 WebSocket(s) open`]);
+    await new Promise((resolve) => wss.close(resolve));
+    expect(drainerForServer(new WebSocketServer({ noServer: true }), options)!.name).toBe('ws');
+  });
+
+  it('a closer, a shutdowner, a function or anything else is not a server', () => {
+    for (const value of [{ close() {} }, { shutdown() {} }, () => undefined, null, 'http', 3000, {}]) {
+      expect(drainerForServer(value, options)).toBeUndefined();
+    }
+  });
+});
+
+describe('QuitService.onQuit(server) in a Nest app', () => {
+  let app: INestApplication | undefined;
+  const cleanup: Array<() => void> = [];
+  afterEach(async () => {
+    cleanup.splice(0).forEach((f) => f());
+    await app?.close();
+    app = undefined;
+  });
+
+  async function start(quitOptions: QuitModuleOptions = {}) {
+    @Module({ imports: [QuitModule.forRoot({ logger: false, ...quitOptions })] })
+    class AppModule {}
+    app = await NestFactory.create(AppModule, { logger: false });
+    await app.listen(0, '127.0.0.1');
+    const quit = app.get(QuitService);
+    const events: string[] = [];
+    quit.events$.subscribe((e: QuitEvent) => {
+      if (e.type === 'transport.intake-stopped') events.push(`intake-stopped ${e.name}`);
+      if (e.type === 'transport.drained') events.push(`drained ${e.name}${e.forced ? ' forced' : ''}`);
+      if (e.type === 'hook.started') events.push(`hook ${e.name}`);
+    });
+    return { quit, events, nestPort: (app.getHttpServer().address() as net.AddressInfo).port };
+  }
+
+  it('refuses a hook\'s options for a server, naming the option; takes a name', async () => {
+    const { quit } = await start();
+    const server = net.createServer();
+    expect(() => quit.onQuit(server, { order: 1 })).toThrow(QuitMessages.serverHookOption('net', 'order'));
+    expect(() => quit.onQuit(server, { timeoutMs: 100 })).toThrow(QuitMessages.serverHookOption('net', 'timeoutMs'));
+    expect(() => quit.onQuit(server, { name: '' })).toThrow(QuitMessages.serverName(''));
+  });
+
+  it('a bare net.Server: intake stops, an open connection is waited for until its client ends it, and nothing else is done to it', async () => {
+    const { quit, events, nestPort } = await start();
+    const server = net.createServer((socket) => socket.on('data', (d) => socket.write(d)));
+    cleanup.push(() => server.close());
+    quit.onQuit(server, { name: 'echo' });
+    const port = await listen(server);
+    const client = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => client.once('connect', resolve));
+
+    const closing = app!.close();
+    await new Promise((r) => setTimeout(r, 300));
+    // Still open and still served, while the listener refuses new connections.
+    client.write('ping');
+    const echoed = await new Promise((resolve) => client.once('data', (d) => resolve(String(d))));
+    const refused = await new Promise((resolve) => net.connect(port, '127.0.0.1').once('error', (e: NodeJS.ErrnoException) => resolve(e.code)));
+    expect([echoed, refused, events.filter((e) => e.includes('echo'))]).toEqual(['ping', 'ECONNREFUSED', ['intake-stopped echo']]);
+    client.end();
+    await closing;
+    app = undefined;
+    expect(events).toEqual([`intake-stopped http:${nestPort}`, 'intake-stopped echo', `drained http:${nestPort}`, 'drained echo']);
+    expect(quit.report).toMatchObject({ ok: true, pending: [] });
+  });
+
+  it('a bare net.Server: a connection still open at the phase timeout is ended (FIN) and named in the report', async () => {
+    const { quit, events } = await start({ phaseTimeouts: { transports: 300 } });
+    const server = net.createServer();
+    cleanup.push(() => server.close());
+    quit.onQuit(server);
+    const port = await listen(server);
+    const client = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => client.once('connect', resolve));
+    const ended = new Promise((resolve) => client.once('end', () => resolve('end')));
+    const errors: Error[] = [];
+    client.on('error', (e) => errors.push(e));
+    client.on('end', () => client.end());
+
+    await app!.close();
+    app = undefined;
+    expect(await ended).toBe('end');
+    expect(errors).toEqual([]);
+    expect(events).toContain(`drained net:${port} forced`);
+    expect(quit.report).toMatchObject({ ok: false, pending: [`transports: net:${port}: 1 connection(s) open`] });
+  });
+
+  it('a ws WebSocketServer on its own port: a socket open at the phase timeout is closed with 1001', async () => {
+    const { quit, events } = await start({ phaseTimeouts: { transports: 300 } });
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    cleanup.push(() => wss.close());
+    await new Promise((resolve) => wss.once('listening', resolve));
+    const port = (wss.address() as net.AddressInfo).port;
+    quit.onQuit(wss);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+    await new Promise((resolve) => ws.once('open', resolve));
+    const closed = new Promise((resolve) => ws.once('close', (code) => resolve(code)));
+
+    await app!.close();
+    app = undefined;
+    expect(await closed).toBe(1001);
+    expect(events).toContain(`drained ws:${port} forced`);
+    expect(quit.report?.pending).toEqual([`transports: ws:${port}: 1 WebSocket(s) open`]);
+  });
+
+  it('an unregistered server is not drained; closers and functions are still hooks', async () => {
+    const { quit, events, nestPort } = await start();
+    const server = http.createServer();
+    cleanup.push(() => server.close());
+    const off = quit.onQuit(server, { name: 'gone' });
+    off();
+    off(); // twice is harmless
+    const seen: string[] = [];
+    quit.onQuit({ close: () => void seen.push('closer') });
+    quit.onQuit(function stop() {
+      seen.push('function');
+    });
+    await app!.close();
+    app = undefined;
+    expect(events).toEqual([`intake-stopped http:${nestPort}`, `drained http:${nestPort}`, 'hook stop', 'hook object.close']);
+    expect(seen).toEqual(['function', 'closer']);
+  });
+});

@@ -10,7 +10,7 @@ import { HttpDrainer } from './http.drainer.js';
 import { NetDrainer } from './net.drainer.js';
 import type { GrpcJsServer } from './rpc.internals.js';
 import { GatewayDrainer } from './gateways/gateway.drainer.js';
-import { wsKind, type WsServer } from './gateways/ws.gateway.js';
+import { rawWsKind, type WsServer } from './gateways/ws.gateway.js';
 
 /**
  * A server the app made itself, which `quit.onQuit(server)` drains in the transports
@@ -39,24 +39,12 @@ export function drainerForServer(target: unknown, options: Pick<ResolvedQuitOpti
   }
   if (target instanceof NetServer) return new NetDrainer(target);
   if (typeof t.handleUpgrade === 'function' && typeof t.on === 'function') {
-    // The drainer of a ws gateway: the port is read by wsName (a noServer one throws on address()).
-    return renamed(new GatewayDrainer(wsKind(-1, undefined), target as unknown as WsServer), () => wsName(target));
+    return new GatewayDrainer(rawWsKind(options.http.idleGraceMs), target as unknown as WsServer);
   }
   if (typeof t.tryShutdown === 'function' && typeof t.forceShutdown === 'function' && typeof t.bindAsync === 'function') {
     return GrpcDrainer.forServer(target as unknown as GrpcJsServer);
   }
   return undefined;
-}
-
-/** `ws:<port>` for a WebSocketServer on its own port; `ws` for one sharing an HTTP server (`noServer`, `server`). */
-function wsName(server: object): string {
-  try {
-    const address = (server as { address(): { port?: number } | string | null }).address();
-    if (address && typeof address === 'object' && address.port) return `ws:${address.port}`;
-  } catch {
-    // `address()` throws for a server in noServer mode.
-  }
-  return 'ws';
 }
 
 /** The same drainer under another name (in events, the report and its pending list). */

@@ -60,3 +60,55 @@ export function goAway(client: WsClient): void {
     client.terminate();
   }
 }
+
+/** What the raw kind needs of a `ws` WebSocket beyond `WsClient`. */
+interface RawWsClient extends WsClient {
+  on(event: 'message', listener: () => void): unknown;
+  send(...args: unknown[]): unknown;
+}
+
+/**
+ * A `ws` server the app made itself and registered with `quit.onQuit(server)`. Its
+ * message listeners are the app's own, out of Nest's sight, so what is "in flight" is
+ * read off the wire, by the keep-alive rule the HTTP drain uses: a message received
+ * opens a unit of work on its socket that ends when the server next sends on that socket
+ * (the reply, written before the close frame: ws queues frames in order), or once
+ * `graceMs` passed with nothing sent (a message that needs no reply). So a
+ * request/response protocol gets its replies out before the 1001, and an idle socket gets
+ * its 1001 as soon as the drain starts.
+ */
+export function rawWsKind(graceMs: number): GatewayKind<WsServer, RawWsClient> {
+  const base = wsKind(-1, undefined) as unknown as GatewayKind<WsServer, RawWsClient>;
+  return {
+    ...base,
+    port: (server) => listeningPortOrUndefined(server),
+    instrument(client, connections) {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = () => {
+        if (!timer) return;
+        clearTimeout(timer);
+        timer = undefined;
+        connections.end(client);
+      };
+      client.on('message', () => {
+        if (timer) timer.refresh();
+        else if (connections.begin(client)) timer = setTimeout(finish, graceMs);
+      });
+      const send = client.send;
+      client.send = function (this: unknown, ...args: unknown[]) {
+        const result = send.apply(this, args);
+        finish();
+        return result;
+      };
+    },
+  };
+}
+
+/** A ws server in `noServer` mode throws on `address()`: it has no port of its own. */
+function listeningPortOrUndefined(server: unknown): number | undefined {
+  try {
+    return listeningPort(server);
+  } catch {
+    return undefined;
+  }
+}

@@ -5,7 +5,8 @@ import { GrpcDrainer } from './grpc.drainer.js';
 import { intakes } from './rpc-intake.js';
 import { TcpDrainer } from './rpc-tcp.drainer.js';
 import { RpcDrainer, takeOverClose } from './rpc.drainer.js';
-import type { RpcStrategy } from './rpc.internals.js';
+import type { RpcStrategy } from '../internals/nest-microservices.js';
+import { RmqDrainer } from './rpc-rmq.drainer.js';
 
 /**
  * The values of Nest's `Transport` enum (stable since Nest 6), written out because
@@ -27,18 +28,21 @@ export const rpcFinder: DrainerFinder = ({ modules, options, add, beginQuit }) =
   registry?.subscribe((target) => {
     if (!isStrategy(target) || seen.has(target)) return;
     seen.add(target);
-    add(drainerFor(target, takeOverClose(target, beginQuit), options.http.idleGraceMs));
+    const drainer = drainerFor(target, takeOverClose(target, beginQuit));
+    if (drainer instanceof RpcDrainer) drainer.logger = options.logger;
+    add(drainer);
   });
 };
 
-function drainerFor(strategy: RpcStrategy, closeNow: () => Promise<unknown>, idleGraceMs: number): TransportDrainer {
+function drainerFor(strategy: RpcStrategy, closeNow: () => Promise<unknown>): TransportDrainer {
   const kind = typeof strategy.transportId === 'number' ? (TRANSPORTS[strategy.transportId] ?? 'rpc') : 'rpc';
   if (kind === 'grpc') return new GrpcDrainer(strategy);
-  // A TCP connection is a keep-alive connection: it gets the same idle grace as HTTP's.
-  if (kind === 'tcp') return new TcpDrainer(strategy, closeNow, idleGraceMs);
+  if (kind === 'tcp') return new TcpDrainer(strategy, closeNow);
   const name = typeof strategy.transportId === 'symbol' ? (strategy.transportId.description ?? kind) : kind;
   const port = (strategy as { options?: { port?: unknown } }).options?.port;
-  return new RpcDrainer(strategy, kind, closeNow, intakes[kind], port === undefined ? name : `${name}:${String(port)}`);
+  const label = port === undefined ? name : `${name}:${String(port)}`;
+  if (kind === 'rmq') return new RmqDrainer(strategy, closeNow, label);
+  return new RpcDrainer(strategy, kind, closeNow, intakes[kind], label);
 }
 
 function isStrategy(target: unknown): target is RpcStrategy {

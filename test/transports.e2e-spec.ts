@@ -1,0 +1,215 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
+import { lastValueFrom, timeout } from 'rxjs';
+import { brokerPort } from './helpers/brokers.js';
+import { childStarter, type Child, type Exit } from './helpers/child.js';
+
+// The test's own clients log their reconnects: keep them out of the output.
+Logger.overrideLogger(['error']);
+
+/**
+ * Two replicas of one standalone microservice (test/src/transport-app.ts) on a real
+ * broker, a steady stream of `send()` requests and `emit()` events from the test, SIGTERM
+ * to replica A mid-stream. What every transport must give: every request answered, no
+ * handler cut off or run after the pool closed, every message handled by one of the
+ * replicas (exactly one where the transport routes each message to one consumer), and A
+ * exits by itself, cleanly.
+ */
+const start = childStarter();
+const clients: ClientProxy[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => Promise.resolve(c.close()).catch(() => undefined)));
+});
+
+type Kind = 'tcp' | 'redis' | 'nats' | 'mqtt' | 'rmq' | 'rmq-ack';
+
+/** How long the stream runs, when A gets its SIGTERM, and the pace (one message every `everyMs`). */
+const STREAM_MS = 2_000;
+const SIGTERM_AT_MS = 700;
+const EVERY_MS = 5;
+/** A request with no reply by then counts as timed out (nothing should come near it). */
+const REPLY_TIMEOUT_MS = 8_000;
+/** Each handler takes 40-300 ms: the slowest one bounds the drain. */
+const handlerMs = (n: number) => 40 + ((n * 37) % 261);
+
+function clientFor(kind: Kind, port: number): ClientProxy {
+  const host = '127.0.0.1';
+  const o =
+    kind === 'tcp'
+      ? { transport: Transport.TCP, options: { host, port } }
+      : kind === 'redis'
+        ? { transport: Transport.REDIS, options: { host, port } }
+        : kind === 'nats'
+          ? { transport: Transport.NATS, options: { servers: [`nats://${host}:${port}`] } }
+          : kind === 'mqtt'
+            ? { transport: Transport.MQTT, options: { url: `mqtt://${host}:${port}` } }
+            : { transport: Transport.RMQ, options: { urls: [`amqp://guest:guest@${host}:${port}`], queue: QUEUE[kind] } };
+  const c = ClientProxyFactory.create(o as never) as unknown as ClientProxy;
+  clients.push(c);
+  return c;
+}
+
+// One queue / group per case: a case never sees another's leftovers.
+const QUEUE: Record<Kind, string> = {
+  tcp: 'q-tcp',
+  redis: 'q-redis',
+  nats: 'q-nats',
+  mqtt: 'q-mqtt',
+  rmq: `q-rmq-${process.pid}`,
+  'rmq-ack': `q-rmq-ack-${process.pid}`,
+};
+
+interface Outcome {
+  sentRequests: string[];
+  sentEvents: string[];
+  /** Per request id: the reply's replica, or the error of its last attempt. */
+  replies: Map<string, string>;
+  errors: string[];
+  /** TCP: attempts that failed on A with a closed connection and went to B. */
+  retried: number;
+  exitA: Exit;
+  a: Child;
+  b: Child;
+}
+
+const lines = (app: Child, prefix: string) => app.lines.filter((l) => l.startsWith(`ev:${prefix} `)).map((l) => l.split(' ')[1]);
+
+async function run(kind: Kind): Promise<Outcome> {
+  const env = (replica: string, port: number) => ({
+    TRANSPORT: kind,
+    BROKER_PORT: String(port),
+    REPLICA: replica,
+    QUEUE: QUEUE[kind],
+  });
+  const brokerKind = kind === 'rmq-ack' ? 'rmq' : kind;
+  const port = kind === 'tcp' ? 0 : brokerPort(brokerKind as 'redis' | 'nats' | 'mqtt' | 'rmq');
+  const a = start('transport-app', env('a', port));
+  const b = start('transport-app', env('b', port));
+  const [portA, portB] = await Promise.all([a.ready(), b.ready()]);
+
+  // TCP: two pipelining clients per replica; a broker: one client (the broker spreads the work).
+  const toA = kind === 'tcp' ? [clientFor(kind, portA), clientFor(kind, portA)] : [clientFor(kind, port)];
+  const toB = kind === 'tcp' ? [clientFor(kind, portB), clientFor(kind, portB)] : toA;
+  await Promise.all([...new Set([...toA, ...toB])].map((c) => c.connect()));
+
+  const out: Omit<Outcome, 'exitA'> = { sentRequests: [], sentEvents: [], replies: new Map(), errors: [], retried: 0, a, b };
+  const closedConnection = (e: Error) => /Connection closed|ECONNREFUSED|ECONNRESET|EPIPE|socket/i.test(e.message);
+  const attempt = async <T>(n: number, call: (c: ClientProxy) => Promise<T>): Promise<T> => {
+    const clientsNow = (n >> 1) % 2 === 0 ? toA : toB;
+    try {
+      return await call(clientsNow[(n >> 2) % clientsNow.length]);
+    } catch (error) {
+      // A TCP request A never read fails at once with a closed connection: send it to B.
+      if (kind !== 'tcp' || clientsNow === toB || !closedConnection(error as Error)) throw error;
+      out.retried++;
+      return call(toB[(n >> 2) % toB.length]);
+    }
+  };
+
+  const pending: Promise<void>[] = [];
+  const t0 = Date.now();
+  let signalled = false;
+  for (let n = 0; Date.now() - t0 < STREAM_MS; n++) {
+    if (!signalled && Date.now() - t0 >= SIGTERM_AT_MS) {
+      a.kill('SIGTERM');
+      signalled = true;
+    }
+    // r r e e r r …: a broker that hands out messages in turn gives each replica both kinds.
+    const isRequest = n % 4 < 2;
+    const job = { id: `${isRequest ? 'r' : 'e'}${n}`, ms: handlerMs(n) };
+    if (isRequest) {
+      out.sentRequests.push(job.id);
+      pending.push(
+        attempt(n, (c) => lastValueFrom(c.send<{ id: string; by: string }>('work', job).pipe(timeout(REPLY_TIMEOUT_MS)))).then(
+          (reply) => void out.replies.set(job.id, reply.id === job.id ? reply.by : `wrong reply ${reply.id}`),
+          (error: Error) => void out.errors.push(`${job.id}: ${error.message ?? String(error)}`),
+        ),
+      );
+    } else {
+      out.sentEvents.push(job.id);
+      pending.push(
+        attempt(n, (c) => lastValueFrom(c.emit('note', job), { defaultValue: undefined })).then(
+          () => undefined,
+          (error: Error) => void out.errors.push(`${job.id}: ${error.message ?? String(error)}`),
+        ),
+      );
+    }
+    await new Promise((r) => setTimeout(r, EVERY_MS));
+  }
+  await Promise.all(pending);
+  const exitA = await a.exited;
+  // Events have no reply: wait (bounded) until every one has been handled somewhere.
+  const handledEvents = () => new Set([...lines(a, 'evt.end'), ...lines(b, 'evt.end')]).size;
+  for (let i = 0; i < 200 && handledEvents() < out.sentEvents.length; i++) await new Promise((r) => setTimeout(r, 50));
+  b.kill('SIGTERM');
+  await b.exited;
+  return { ...out, exitA };
+}
+
+/** The counts every transport must meet; `once`: the transport hands each message to one consumer. */
+function expectDrained(o: Outcome, { once }: { once: boolean }): void {
+  const ended = (prefix: 'req' | 'evt') => [...lines(o.a, `${prefix}.end`), ...lines(o.b, `${prefix}.end`)];
+  const count = (ids: string[]) => ids.reduce((m, id) => m.set(id, (m.get(id) ?? 0) + 1), new Map<string, number>());
+  const requests = count(ended('req'));
+  const events = count(ended('evt'));
+  const summary = {
+    errors: o.errors,
+    unanswered: o.sentRequests.filter((id) => !o.replies.has(id)).length,
+    failedHandlers: [...lines(o.a, 'fail'), ...lines(o.b, 'fail')],
+    // In flight on A and never finished there: cut off by the shutdown.
+    cutOnA: [...lines(o.a, 'req.start'), ...lines(o.a, 'evt.start')].filter(
+      (id) => !lines(o.a, 'req.end').includes(id) && !lines(o.a, 'evt.end').includes(id),
+    ),
+    requestsNeverHandled: o.sentRequests.filter((id) => !requests.has(id)).length,
+    eventsNeverHandled: o.sentEvents.filter((id) => !events.has(id)).length,
+    handledTwice: once ? [...requests, ...events].filter(([, n]) => n > 1).map(([id]) => id) : [],
+    reportA: o.a.events().filter((e) => e.startsWith('report ')),
+    exitA: { code: o.exitA.code, signal: o.exitA.signal },
+  };
+  expect(summary).toEqual({
+    errors: [],
+    unanswered: 0,
+    failedHandlers: [],
+    cutOnA: [],
+    requestsNeverHandled: 0,
+    eventsNeverHandled: 0,
+    handledTwice: [],
+    reportA: ['report {"ok":true,"pending":[]}'],
+    exitA: { code: null, signal: 'SIGTERM' },
+  });
+  // Both replicas took part, A before and during its drain.
+  if (process.env.DEBUG_TRANSPORTS) console.log(o.a.output().slice(0, 3000), '\n---B---\n', o.b.output().slice(0, 1500));
+  expect(lines(o.a, 'req.end').length).toBeGreaterThan(0);
+  expect(lines(o.b, 'req.end').length).toBeGreaterThan(0);
+  // Generous: the slowest handler is 300 ms.
+  expect(o.exitA.elapsedMs).toBeLessThan(5_000);
+}
+
+describe('every transport drained on a real broker: two replicas, a steady stream, SIGTERM to one', () => {
+  it('RabbitMQ (default noAck: true): the consumer is cancelled, every delivered message is handled before the exit', async () => {
+    expectDrained(await run('rmq'), { once: true });
+  });
+
+  it('RabbitMQ (noAck: false, acks in the handler): nothing handled twice, nothing lost', async () => {
+    expectDrained(await run('rmq-ack'), { once: true });
+  });
+
+  it('NATS (queue group): the subscriptions drain, nothing the server had routed is dropped', async () => {
+    expectDrained(await run('nats'), { once: true });
+  });
+
+  it('MQTT (shared subscription, Mosquitto): unsubscribes, then handles what was delivered', async () => {
+    expectDrained(await run('mqtt'), { once: true });
+  });
+
+  it('Redis (pub/sub reaches every replica): unsubscribes, every request answered', async () => {
+    expectDrained(await run('redis'), { once: false });
+  });
+
+  it('TCP (two pipelining clients per replica): what A read is answered, what it did not read fails at once and goes to B', async () => {
+    const o = await run('tcp');
+    expectDrained(o, { once: true });
+    expect(o.retried).toBeGreaterThan(0);
+  });
+});

@@ -1,9 +1,12 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
+import http from 'node:http';
 import { lastValueFrom, timeout } from 'rxjs';
 import { brokerPort } from './helpers/brokers.js';
 import { childStarter, type Child, type Exit } from './helpers/child.js';
+import { get } from './helpers/http.js';
+import { freePort } from './helpers/ports.js';
 
 // The test's own clients log their reconnects: keep them out of the output.
 Logger.overrideLogger(['error']);
@@ -211,5 +214,77 @@ describe('every transport drained on a real broker: two replicas, a steady strea
     const o = await run('tcp');
     expectDrained(o, { once: true });
     expect(o.retried).toBeGreaterThan(0);
+  });
+});
+
+describe("TCP, the hybrid app that calls itself (NestJS's 03-microservices sample shape)", () => {
+  it('SIGTERM: the HTTP requests in flight get their self-calls answered, pipelined clients are answered or fail at once, exit by itself', async () => {
+    const tcpPort = await freePort();
+    const app = start('transport-hybrid', { TCP_PORT: String(tcpPort) });
+    const httpPort = await app.ready();
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      // 16 HTTP requests in flight at the signal, each calling the app's own TCP service during the drain.
+      const overHttp = Array.from({ length: 16 }, (_, i) =>
+        get(httpPort, `/sum/h${i}?ms=${handlerMs(i)}`, agent).then(
+          (r) => `${r.status} ${r.body}`,
+          (e: Error) => e.message,
+        ),
+      );
+      const pipelined = [clientFor('tcp', tcpPort), clientFor('tcp', tcpPort)];
+      await Promise.all(pipelined.map((c) => c.connect()));
+      const sent: string[] = [];
+      const replies = new Map<string, string>();
+      const pending: Promise<void>[] = [];
+      const t0 = Date.now();
+      let signalled = false;
+      for (let n = 0; Date.now() - t0 < 1_200; n++) {
+        if (!signalled && Date.now() - t0 >= 400 && lines(app, 'sum.end').filter((id) => id.endsWith('-before')).length === 16) {
+          app.kill('SIGTERM');
+          signalled = true;
+        }
+        const id = `t${n}`;
+        sent.push(id);
+        pending.push(
+          lastValueFrom(pipelined[n % 2].send<number>('sum', { id, ms: handlerMs(n), values: [n, 1] }).pipe(timeout(REPLY_TIMEOUT_MS))).then(
+            (sum) => void replies.set(id, sum === n + 1 ? 'ok' : `wrong sum ${sum}`),
+            (e: Error) => void replies.set(id, e.message),
+          ),
+        );
+        await new Promise((r) => setTimeout(r, EVERY_MS));
+      }
+      await Promise.all(pending);
+      const http16 = await Promise.all(overHttp);
+      const exit = await app.exited;
+
+      if (process.env.DEBUG_TRANSPORTS) console.log(app.output().split('\n').filter((l) => !/sum.(start|end) t/.test(l)).join('\n').slice(0, 5000));
+      const started = new Set(lines(app, 'sum.start'));
+      const outcomes = [...replies.values()].reduce((m, r) => m.set(r, (m.get(r) ?? 0) + 1), new Map<string, number>());
+      const answered = outcomes.get('ok') ?? 0;
+      const closed = [...outcomes].filter(([r]) => /Connection closed|ECONNREFUSED/.test(r)).reduce((s, [, n]) => s + n, 0);
+      expect({
+        http: http16,
+        otherTcpOutcomes: [...outcomes.keys()].filter((r) => r !== 'ok' && !/Connection closed|ECONNREFUSED/.test(r)),
+        // A request that failed with a closed connection was never started (the client may send it elsewhere).
+        closedButStarted: [...replies].filter(([id, r]) => r !== 'ok' && started.has(id)).map(([id]) => id),
+        cut: [...started].filter((id) => !lines(app, 'sum.end').includes(id)),
+        failedHandlers: lines(app, 'fail'),
+        report: app.events().filter((e) => e.startsWith('report ')),
+        exit: { code: exit.code, signal: exit.signal },
+      }).toEqual({
+        http: Array.from({ length: 16 }, () => '200 6'),
+        otherTcpOutcomes: [],
+        closedButStarted: [],
+        cut: [],
+        failedHandlers: [],
+        report: ['report {"ok":true,"pending":[]}'],
+        exit: { code: null, signal: 'SIGTERM' },
+      });
+      expect(answered + closed).toBe(sent.length);
+      expect(answered).toBeGreaterThan(0);
+      expect(exit.elapsedMs).toBeLessThan(5_000);
+    } finally {
+      agent.destroy();
+    }
   });
 });

@@ -1,4 +1,3 @@
-import diagnostics from 'node:diagnostics_channel';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import { markTcpClosing, tapTcpMessages, tcpNetSocketOf, tcpOpenSockets, type RpcStrategy } from '../internals/nest-microservices.js';
@@ -37,9 +36,15 @@ export class TcpDrainer extends RpcDrainer {
   private tcpLabel = 'tcp';
   private drained?: Promise<void>;
 
-  constructor(strategy: RpcStrategy, closeNow: () => Promise<unknown>) {
+  /**
+   * @param ownClients the sockets of the app's own TCP clients now (see `ownTcpClientSockets`).
+   */
+  constructor(
+    strategy: RpcStrategy,
+    closeNow: () => Promise<unknown>,
+    private readonly ownClients: () => Socket[] = () => [],
+  ) {
     super(strategy, 'tcp', closeNow);
-    OwnClients.follow();
     // A reply can only go out on a connection that has not ended.
     if (!tapTcpMessages(strategy, (socket) => this.read(socket), (socket) => !socket.writableEnded)) {
       this.warn('ServerTCP#handleMessage/handleRequest not found: connections are not drained one by one');
@@ -66,8 +71,9 @@ export class TcpDrainer extends RpcDrainer {
     markTcpClosing(this.strategy);
     if (this.listener?.listening) this.listener.close();
     for (const socket of tcpOpenSockets(this.strategy)) this.track(socket);
+    const own = new Set(this.ownClients().map((c) => `${c.localAddress}:${c.localPort}`));
     for (const socket of this.tracked) {
-      if (OwnClients.isPeerOf(socket)) {
+      if (own.has(`${socket.remoteAddress}:${socket.remotePort}`)) {
         // Not waited for: its client is this process, which closes it with Nest's close().
         this.connections.closed(socket);
       } else {
@@ -128,34 +134,5 @@ export class TcpDrainer extends RpcDrainer {
       this.tracked.delete(socket);
       this.connections.closed(socket);
     });
-  }
-}
-
-/**
- * The TCP connections this process opened as a client (Node's public `net.client.socket`
- * diagnostics channel), by local address: a server-side socket whose peer is one of them
- * is the app talking to itself.
- */
-class OwnClients {
-  private static readonly local = new Set<string>();
-  private static following = false;
-
-  static follow(): void {
-    if (OwnClients.following) return;
-    OwnClients.following = true;
-    diagnostics.subscribe('net.client.socket', (message) => {
-      const socket = (message as { socket?: Socket }).socket;
-      if (!socket || typeof socket.once !== 'function') return;
-      let key: string | undefined;
-      socket.once('connect', () => {
-        key = `${socket.localAddress}:${socket.localPort}`;
-        OwnClients.local.add(key);
-      });
-      socket.once('close', () => key !== undefined && OwnClients.local.delete(key));
-    });
-  }
-
-  static isPeerOf(serverSide: Socket): boolean {
-    return OwnClients.local.has(`${serverSide.remoteAddress}:${serverSide.remotePort}`);
   }
 }

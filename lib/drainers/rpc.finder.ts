@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { TransportKind } from '../interfaces/quit-options.interface.js';
 import type { TransportDrainer } from '../interfaces/transport-drainer.interface.js';
 import type { DrainerFinder } from './index.js';
@@ -5,7 +6,7 @@ import { GrpcDrainer } from './grpc.drainer.js';
 import { intakes } from './rpc-intake.js';
 import { TcpDrainer } from './rpc-tcp.drainer.js';
 import { RpcDrainer, takeOverClose } from './rpc.drainer.js';
-import type { RpcStrategy } from '../internals/nest-microservices.js';
+import { ownTcpClientSockets, type RpcStrategy } from '../internals/nest-microservices.js';
 import { RmqDrainer } from './rpc-rmq.drainer.js';
 
 /**
@@ -28,16 +29,16 @@ export const rpcFinder: DrainerFinder = ({ modules, options, add, beginQuit }) =
   registry?.subscribe((target) => {
     if (!isStrategy(target) || seen.has(target)) return;
     seen.add(target);
-    const drainer = drainerFor(target, takeOverClose(target, beginQuit));
+    const drainer = drainerFor(target, takeOverClose(target, beginQuit), () => ownTcpClientSockets(modules));
     if (drainer instanceof RpcDrainer) drainer.logger = options.logger;
     add(drainer);
   });
 };
 
-function drainerFor(strategy: RpcStrategy, closeNow: () => Promise<unknown>): TransportDrainer {
+function drainerFor(strategy: RpcStrategy, closeNow: () => Promise<unknown>, ownClients: () => Socket[]): TransportDrainer {
   const kind = typeof strategy.transportId === 'number' ? (TRANSPORTS[strategy.transportId] ?? 'rpc') : 'rpc';
   if (kind === 'grpc') return new GrpcDrainer(strategy);
-  if (kind === 'tcp') return new TcpDrainer(strategy, closeNow);
+  if (kind === 'tcp') return new TcpDrainer(strategy, closeNow, ownClients);
   const name = typeof strategy.transportId === 'symbol' ? (strategy.transportId.description ?? kind) : kind;
   const port = (strategy as { options?: { port?: unknown } }).options?.port;
   const label = port === undefined ? name : `${name}:${String(port)}`;

@@ -229,3 +229,25 @@ export function tcpOpenSockets(strategy: RpcStrategy): import('node:net').Socket
   const open = (strategy as { openSockets?: unknown }).openSockets;
   return open instanceof Set ? [...open].filter((s): s is import('node:net').Socket => typeof (s as { pause?: unknown })?.pause === 'function') : [];
 }
+
+/**
+ * The sockets of the app's own `ClientTCP` clients (the protected `socket`, a `TcpSocket`,
+ * and its `netSocket`), found among the providers of every module (`ClientsModule`
+ * registers each client as a provider): a server-side connection whose peer is one of
+ * them is the app calling itself. A client built outside the container is not seen.
+ */
+export function ownTcpClientSockets(modules: unknown): import('node:net').Socket[] {
+  const sockets: import('node:net').Socket[] = [];
+  if (!(modules instanceof Map)) return sockets;
+  for (const module of modules.values()) {
+    const providers = (module as { providers?: unknown }).providers;
+    if (!(providers instanceof Map)) continue;
+    for (const wrapper of providers.values()) {
+      const instance = (wrapper as { instance?: unknown } | null)?.instance as { routingMap?: unknown; socket?: { netSocket?: unknown } } | null;
+      if (!instance || typeof instance !== 'object' || !(instance.routingMap instanceof Map)) continue;
+      const net = instance.socket?.netSocket as import('node:net').Socket | undefined;
+      if (net && typeof net.localPort === 'number') sockets.push(net);
+    }
+  }
+  return sockets;
+}

@@ -3,6 +3,11 @@ import { Logger } from '@nestjs/common';
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
 import http from 'node:http';
 import { lastValueFrom, timeout } from 'rxjs';
+import { RmqDrainer } from '../lib/drainers/rpc-rmq.drainer.js';
+import { intakes } from '../lib/drainers/rpc-intake.js';
+import { TcpDrainer } from '../lib/drainers/rpc-tcp.drainer.js';
+import { RpcDrainer } from '../lib/drainers/rpc.drainer.js';
+import { FreezableProxy } from './helpers/brokers-proxy.js';
 import { brokerPort } from './helpers/brokers.js';
 import { childStarter, type Child, type Exit } from './helpers/child.js';
 import { get } from './helpers/http.js';
@@ -36,7 +41,7 @@ const REPLY_TIMEOUT_MS = 8_000;
 /** Each handler takes 40-300 ms: the slowest one bounds the drain. */
 const handlerMs = (n: number) => 40 + ((n * 37) % 261);
 
-function clientFor(kind: Kind, port: number): ClientProxy {
+function clientFor(kind: Kind, port: number, queue = QUEUE[kind]): ClientProxy {
   const host = '127.0.0.1';
   const o =
     kind === 'tcp'
@@ -47,7 +52,7 @@ function clientFor(kind: Kind, port: number): ClientProxy {
           ? { transport: Transport.NATS, options: { servers: [`nats://${host}:${port}`] } }
           : kind === 'mqtt'
             ? { transport: Transport.MQTT, options: { url: `mqtt://${host}:${port}` } }
-            : { transport: Transport.RMQ, options: { urls: [`amqp://guest:guest@${host}:${port}`], queue: QUEUE[kind] } };
+            : { transport: Transport.RMQ, options: { urls: [`amqp://guest:guest@${host}:${port}`], queue } };
   const c = ClientProxyFactory.create(o as never) as unknown as ClientProxy;
   clients.push(c);
   return c;
@@ -286,5 +291,113 @@ describe("TCP, the hybrid app that calls itself (NestJS's 03-microservices sampl
     } finally {
       agent.destroy();
     }
+  });
+});
+
+describe('RabbitMQ outage during the drain (a proxy that stops forwarding: nothing refused, nothing answers)', () => {
+  it('the cancel and the replies go unconfirmed: the drain is bounded, the report names them, no unhandled "Channel closed"; the broker redelivers to B', async () => {
+    const proxy = await FreezableProxy.start(brokerPort('rmq'));
+    const queue = `q-rmq-outage-${process.pid}`;
+    const env = { TRANSPORT: 'rmq-ack', QUEUE: queue, QUIT_OPTIONS: JSON.stringify({ timeoutMs: 5_000, phaseTimeouts: { transports: 1_500 } }) };
+    try {
+      const a = start('transport-app', { ...env, REPLICA: 'a', BROKER_PORT: String(proxy.port) });
+      await a.ready();
+      const c = clientFor('rmq', brokerPort('rmq'), queue);
+      await c.connect();
+      const ids = Array.from({ length: 8 }, (_, i) => `o${i}`);
+      const replies = ids.map((id) =>
+        lastValueFrom(c.send<{ id: string; by: string }>('work', { id, ms: 300 }).pipe(timeout(30_000))).then(
+          (r) => r.by,
+          (e: Error) => e.message,
+        ),
+      );
+      await until(a, 'req.start', 8);
+      proxy.freeze();
+      a.kill('SIGTERM');
+      const exitA = await a.exited;
+      // The app is gone; the broker sees its connection close and requeues the 8 unacknowledged messages.
+      const b = start('transport-app', { ...env, REPLICA: 'b', BROKER_PORT: String(brokerPort('rmq')) });
+      await b.ready();
+      await proxy.close();
+      const answeredBy = await Promise.all(replies);
+      b.kill('SIGTERM');
+      await b.exited;
+
+      const report = a.events().find((e) => e.startsWith('report '));
+      expect({
+        answeredBy,
+        handledOnA: lines(a, 'req.end').length,
+        reportOk: report?.startsWith('report {"ok":false'),
+        hooksRan: a.events().includes('phase.hooks'),
+        unhandled: a.stderr.join('').includes('Channel closed'),
+        exitA: exitA.code,
+      }).toEqual({ answeredBy: ids.map(() => 'b'), handledOnA: 8, reportOk: true, hooksRan: true, unhandled: false, exitA: 1 });
+      expect(report).toContain('8 repl(ies) not confirmed by the broker');
+      expect(report).toContain('consumer cancel not confirmed');
+      // Bounded by the deadline (5 s), whatever the broker does.
+      expect(exitA.elapsedMs).toBeLessThan(9_000);
+    } finally {
+      await proxy.close().catch(() => undefined);
+    }
+  });
+});
+
+async function until(app: Child, prefix: string, n: number): Promise<void> {
+  for (let i = 0; i < 1_000 && lines(app, prefix).length < n; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(lines(app, prefix).length).toBe(n);
+}
+
+describe("when a library's internals moved (unit: a strategy without the fields read)", () => {
+  it('RabbitMQ, NATS, MQTT, Redis, TCP: the drain warns once, naming the field, and still completes; nothing throws', async () => {
+    const warnings: string[] = [];
+    const logger = { log() {}, error() {}, warn: (m: string) => void warnings.push(m) };
+    const bare = (transportId: number) => ({ transportId, close: () => undefined, unwrap: <T>() => ({}) as T });
+    const drainers = [
+      new RmqDrainer(bare(5), async () => undefined, 'rmq'),
+      new RpcDrainer(bare(2), 'nats', async () => undefined, intakes.nats, 'nats'),
+      new RpcDrainer(bare(3), 'mqtt', async () => undefined, intakes.mqtt, 'mqtt'),
+      new RpcDrainer(bare(1), 'redis', async () => undefined, intakes.redis, 'redis'),
+      new RpcDrainer(bare(6), 'kafka', async () => undefined, intakes.kafka, 'kafka'),
+      new TcpDrainer(bare(0), async () => undefined),
+    ];
+    for (const d of drainers) {
+      d.logger = logger;
+      await d.stopIntake();
+      await d.drain();
+    }
+    expect(warnings).toEqual([
+      'rmq: ServerRMQ#setupChannel not found: consumer tags come from the channel, reconnects during the drain consume again',
+      'rmq: ServerRMQ#channel not found: consumer not cancelled',
+      'nats: ServerNats#subscriptions not found: intake not stopped',
+      'mqtt: ServerMqtt#unwrap() gave no MQTT client: intake not stopped',
+      'redis: ServerRedis#unwrap() gave no subscriber client: intake not stopped',
+      'kafka: ServerKafka#unwrap() gave no consumer: intake not stopped',
+      'tcp: ServerTCP#handleMessage/handleRequest not found: connections are not drained one by one',
+      'tcp: ServerTCP#unwrap() gave no net.Server: new connections are not refused',
+    ]);
+    expect(drainers.map((d) => d.pending())).toEqual([
+      ['rmq: 0 message(s) in flight'],
+      ['nats: 0 message(s) in flight'],
+      ['mqtt: 0 message(s) in flight'],
+      ['redis: 0 message(s) in flight'],
+      ['kafka: 0 message(s) in flight'],
+      ['tcp: 0 request(s) in flight, 0 connection(s) open'],
+    ]);
+  });
+});
+
+describe('Kafka (no broker here: the intake stop against the consumer ServerKafka unwraps, unit)', () => {
+  it("pauses every topic the handlers subscribed to, through kafkajs's consumer.pause()", async () => {
+    const paused: unknown[] = [];
+    const consumer = { pause: (topics: unknown) => void paused.push(topics) };
+    const strategy = {
+      transportId: 6,
+      close: () => undefined,
+      unwrap: <T>() => [{}, consumer, {}] as T,
+      getHandlers: () => new Map([['orders.created', () => undefined], ['orders.paid', () => undefined]]),
+    };
+    const drainer = new RpcDrainer(strategy, 'kafka', async () => undefined, intakes.kafka, 'kafka');
+    await drainer.stopIntake();
+    expect(paused).toEqual([[{ topic: 'orders.created' }, { topic: 'orders.paid' }]]);
   });
 });

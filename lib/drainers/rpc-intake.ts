@@ -24,8 +24,10 @@ export const intakes: Partial<Record<TransportKind, RpcIntake>> = {
    * connection, which stays open.
    */
   async redis(strategy, warn) {
-    const [, sub] = unwrapClient<[unknown, { unsubscribe(): Promise<unknown>; punsubscribe(): Promise<unknown> }]>(strategy) ?? [];
-    if (!sub || typeof sub.unsubscribe !== 'function') return warn('ServerRedis#unwrap() gave no subscriber client: intake not stopped');
+    // `[publisher, subscriber]`
+    const clients = unwrapClient<unknown>(strategy);
+    const sub = (Array.isArray(clients) ? clients[1] : undefined) as { unsubscribe(): Promise<unknown>; punsubscribe(): Promise<unknown> } | undefined;
+    if (typeof sub?.unsubscribe !== 'function' || typeof sub.punsubscribe !== 'function') return warn('ServerRedis#unwrap() gave no subscriber client: intake not stopped');
     await Promise.all([sub.unsubscribe(), sub.punsubscribe()]);
   },
   /**

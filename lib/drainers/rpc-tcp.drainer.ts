@@ -1,6 +1,6 @@
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
-import { markTcpClosing, tapTcpMessages, tcpNetSocketOf, tcpOpenSockets, type RpcStrategy } from '../internals/nest-microservices.js';
+import { markTcpClosing, tapTcpMessages, tcpNetSocketOf, tcpOpenSockets, unwrapClient, type RpcStrategy } from '../internals/nest-microservices.js';
 import { PersistentConnections } from './connections/persistent-connections.js';
 import { RpcDrainer } from './rpc.drainer.js';
 
@@ -49,12 +49,10 @@ export class TcpDrainer extends RpcDrainer {
     if (!tapTcpMessages(strategy, (socket) => this.read(socket), (socket) => !socket.writableEnded)) {
       this.warn('ServerTCP#handleMessage/handleRequest not found: connections are not drained one by one');
     }
-    try {
-      // Nest creates the net server in the strategy's constructor.
-      this.listener = strategy.unwrap?.<NetServer>();
-    } catch {
-      this.listener = undefined;
-    }
+    // Nest creates the net server in the strategy's constructor.
+    const listener = unwrapClient<NetServer>(strategy);
+    if (typeof listener?.on === 'function' && typeof listener.close === 'function') this.listener = listener;
+    else this.warn('ServerTCP#unwrap() gave no net.Server: new connections are not refused');
     const event = this.listener instanceof TlsServer ? 'secureConnection' : 'connection';
     this.listener?.on(event, (socket: Socket) => this.track(socket));
     // Connections accepted before the drainer was made (a hybrid app bootstraps after listening).

@@ -27,8 +27,8 @@ export class RpcDrainer implements TransportDrainer {
   protected readonly counting: boolean;
   private intakeUnconfirmed = false;
   private readonly warned = new Set<string>();
-  /** Where a step that could not be taken is said (the module's logger). */
-  logger?: LoggerService;
+  private log?: LoggerService;
+  private unsaid: string[] = [];
 
   constructor(
     protected readonly strategy: RpcStrategy,
@@ -48,11 +48,22 @@ export class RpcDrainer implements TransportDrainer {
     if (this.intake) return this.stopBrokerIntake(() => this.intake!(this.strategy, (m) => this.warn(m)));
   }
 
+  /** Where a step that could not be taken is said (the module's logger); what was found before it was set is said then. */
+  get logger(): LoggerService | undefined {
+    return this.log;
+  }
+  set logger(logger: LoggerService | undefined) {
+    this.log = logger;
+    for (const message of this.unsaid.splice(0)) logger?.warn(message);
+  }
+
   /** Says once, through the module's logger, that a drain step could not be taken. */
   protected warn(message: string): void {
     if (this.warned.has(message)) return;
     this.warned.add(message);
-    this.logger?.warn(`${this.name}: ${message}`);
+    const line = `${this.name}: ${message}`;
+    if (this.log) this.log.warn(line);
+    else this.unsaid.push(line);
   }
 
   /** Runs a broker's intake stop, waiting for its confirmation at most `INTAKE_CONFIRM_MS`. */

@@ -6,7 +6,7 @@
  * BARE=1 the quit module is left out (Nest alone, for the benchmark).
  *
  * Env: BROKER_PORT (the broker's, or for tcp the port to listen on), REPLICA (its name in
- * replies), QUEUE (RabbitMQ queue / NATS queue group / MQTT share group).
+ * replies), QUEUE (RabbitMQ queue / NATS queue group / MQTT share group), QUIT_OPTIONS (JSON).
  * Output: `ready <port>`, then `ev:` lines: `req.start <id>`, `req.end <id>`,
  * `evt.start <id>`, `evt.end <id>`, `fail <id> <error>`, the quit events, `exit <code>`.
  */
@@ -98,7 +98,7 @@ function options(): MicroserviceOptions {
 }
 
 @Module({
-  imports: bare ? [] : [QuitModule.forRoot({ timeoutMs: 10_000, logger: false })],
+  imports: bare ? [] : [QuitModule.forRoot({ timeoutMs: 10_000, logger: false, ...JSON.parse(process.env.QUIT_OPTIONS ?? '{}') })],
   controllers: [WorkController],
   providers: [Pool],
 })

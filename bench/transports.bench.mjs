@@ -5,6 +5,7 @@
 // are what matter here; SIGTERM → exit is given for both.
 import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { Logger } from '@nestjs/common';
+import os from 'node:os';
 import { lastValueFrom, timeout } from 'rxjs';
 import { built, median, signalAndTime, startApp } from './lib.mjs';
 
@@ -148,7 +149,8 @@ export async function run() {
     const exits = [...new Set(results.map((x) => exitOf(x.exit)))].join(', ');
     return `| ${label} | ${vlabel} | ${f('sent')} | ${f('unanswered')} | ${f('neverHandled')} | ${f('cutOnA')} | ${kind === 'redis' ? '(by design)' : f('twice')} | ${median(results.map((x) => x.exit.ms)).toFixed(0)} ms (max ${Math.max(...results.map((x) => x.exit.ms)).toFixed(0)}) | ${exits} |`;
   });
-  return `Command: \`npm run bench -- transports\` (${RUNS} runs per row). Two replicas of a standalone
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
+  return `Command: \`npm run bench -- transports\` (${RUNS} runs per row), on ${machine}. Two replicas of a standalone
 microservice (\`test/src/transport-app.ts\`: a request handler and an event handler, each taking
 40–300 ms and then using a pool closed in \`onModuleDestroy\`) on brokers started by the benchmark
 on loopback (redis-server, nats-server, mosquitto, rabbitmq-server from Debian). One message every
@@ -160,5 +162,12 @@ finished; "cut on A": started on A and never finished there; "twice": finished b
 | transport | app | messages sent | unanswered | never handled | cut on A | handled twice | A: SIGTERM → exit, median | A exits by |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${table.join('\n')}
+
+Nest alone closes the broker connection at once: the handlers running on A are cut off (their pool
+closes under them), and with NATS, MQTT and RabbitMQ's default \`noAck: true\` what A had received is
+lost with them (with \`noAck: false\` RabbitMQ redelivers it to B; Redis and TCP here only look whole
+because B also got every Redis message, and the TCP clients resend to B). nestjs-quit stops intake
+with the broker's own call, lets A finish what it had received, and exits in about the slowest
+handler (300 ms).
 `;
 }

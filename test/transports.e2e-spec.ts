@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
 import http from 'node:http';
@@ -8,7 +8,7 @@ import { intakes } from '../lib/drainers/rpc-intake.js';
 import { TcpDrainer } from '../lib/drainers/rpc-tcp.drainer.js';
 import { RpcDrainer } from '../lib/drainers/rpc.drainer.js';
 import { FreezableProxy } from './helpers/brokers-proxy.js';
-import { brokerPort } from './helpers/brokers.js';
+import { brokerPort, brokerReady } from './helpers/brokers.js';
 import { childStarter, type Child, type Exit } from './helpers/child.js';
 import { get } from './helpers/http.js';
 import { freePort } from './helpers/ports.js';
@@ -194,15 +194,7 @@ function expectDrained(o: Outcome, { once }: { once: boolean }): void {
   expect(o.exitA.elapsedMs).toBeLessThan(5_000);
 }
 
-describe('every transport drained on a real broker: two replicas, a steady stream, SIGTERM to one', () => {
-  it('RabbitMQ (default noAck: true): the consumer is cancelled, every delivered message is handled before the exit', async () => {
-    expectDrained(await run('rmq'), { once: true });
-  });
-
-  it('RabbitMQ (noAck: false, acks in the handler): nothing handled twice, nothing lost', async () => {
-    expectDrained(await run('rmq-ack'), { once: true });
-  });
-
+describe('NATS, MQTT, Redis and TCP on a real broker: two replicas, a steady stream, SIGTERM to one', () => {
   it('NATS (queue group): the subscriptions drain, nothing the server had routed is dropped', async () => {
     expectDrained(await run('nats'), { once: true });
   });
@@ -219,6 +211,19 @@ describe('every transport drained on a real broker: two replicas, a steady strea
     const o = await run('tcp');
     expectDrained(o, { once: true });
     expect(o.retried).toBeGreaterThan(0);
+  });
+});
+
+// RabbitMQ boots in the background while the tests above run (test/helpers/brokers.setup.ts).
+describe('RabbitMQ on a real broker: two replicas, a steady stream, SIGTERM to one', () => {
+  beforeAll(() => brokerReady('rmq'), 120_000);
+
+  it('default noAck: true: the consumer is cancelled, every delivered message is handled before the exit', async () => {
+    expectDrained(await run('rmq'), { once: true });
+  });
+
+  it('noAck: false, acks in the handler: nothing handled twice, nothing lost', async () => {
+    expectDrained(await run('rmq-ack'), { once: true });
   });
 });
 
@@ -295,6 +300,8 @@ describe("TCP, the hybrid app that calls itself (NestJS's 03-microservices sampl
 });
 
 describe('RabbitMQ outage during the drain (a proxy that stops forwarding: nothing refused, nothing answers)', () => {
+  beforeAll(() => brokerReady('rmq'), 120_000);
+
   it('the cancel and the replies go unconfirmed: the drain is bounded, the report names them, no unhandled "Channel closed"; the broker redelivers to B', async () => {
     const proxy = await FreezableProxy.start(brokerPort('rmq'));
     const queue = `q-rmq-outage-${process.pid}`;

@@ -8,7 +8,7 @@
  * someone else.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,24 +31,54 @@ export function brokerPort(name: BrokerName): number {
   return port;
 }
 
+/**
+ * Resolves once a broker started in the background (RabbitMQ: its boot takes ~15-20 s,
+ * spent while the other test files run) accepts connections; throws with its start-up
+ * error if it failed.
+ */
+export async function brokerReady(name: BrokerName, timeoutMs = 120_000): Promise<number> {
+  const port = brokerPort(name);
+  const errorFile = process.env[`${ENV[name]}_ERROR`];
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (errorFile && existsSync(errorFile)) throw new Error(`${name} did not start: ${readFileSync(errorFile, 'utf8')}`);
+    if (await accepts(port)) return port;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${name} not up on 127.0.0.1:${port} within ${timeoutMs} ms`);
+}
+
 export interface Broker {
   readonly name: BrokerName;
   readonly port: number;
+  /** Resolves once it accepts connections; rejects (after stopping it) when it cannot start. */
+  readonly ready: Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Starts every broker in parallel; when one fails the others are stopped and the error names it. */
-export async function startBrokers(names: BrokerName[] = ['redis', 'nats', 'mqtt', 'rmq']): Promise<Broker[]> {
-  const starts = names.map((name) => STARTERS[name]());
-  const settled = await Promise.allSettled(starts);
+/**
+ * Starts every broker in parallel and waits for all but the `background` ones; when one
+ * fails the others are stopped and the error names it. A background broker's port is set
+ * at once; a failure to start is written where `brokerReady()` finds it.
+ */
+export async function startBrokers(names: BrokerName[] = ['redis', 'nats', 'mqtt', 'rmq'], background: BrokerName[] = []): Promise<Broker[]> {
+  const settled = await Promise.allSettled(names.map((name) => STARTERS[name]()));
+  const launched = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = settled.flatMap((s, i) => (s.status === 'rejected' ? [`${names[i]}: ${(s.reason as Error).message}`] : []));
-  const started = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const waited = await Promise.allSettled(launched.filter((b) => !background.includes(b.name)).map((b) => b.ready.then(() => b)));
+  waited.forEach((w) => w.status === 'rejected' && failed.push((w.reason as Error).message));
   if (failed.length) {
-    await Promise.all(started.map((b) => b.stop()));
+    await Promise.all(launched.map((b) => b.stop()));
     throw new Error(`brokers did not start:\n${failed.join('\n')}`);
   }
-  for (const b of started) process.env[ENV[b.name]] = String(b.port);
-  return started;
+  for (const b of launched) {
+    process.env[ENV[b.name]] = String(b.port);
+    if (!background.includes(b.name)) continue;
+    const errorFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'quit-broker-')), 'error');
+    process.env[`${ENV[b.name]}_ERROR`] = errorFile;
+    b.ready.catch((error: Error) => writeFileSync(errorFile, error.message));
+  }
+  return launched;
 }
 
 const STARTERS: Record<BrokerName, () => Promise<Broker>> = {
@@ -97,20 +127,18 @@ const STARTERS: Record<BrokerName, () => Promise<Broker>> = {
       RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-noinput',
     };
     try {
-      const broker = await launch('rmq', which('rabbitmq-server', '/usr/lib/rabbitmq/bin/rabbitmq-server', true), [], port, {
+      const broker = launch('rmq', which('rabbitmq-server', '/usr/lib/rabbitmq/bin/rabbitmq-server', true), [], port, {
         timeoutMs: 90_000,
         env,
         dir,
         ready: 'Starting broker... completed',
         stopMs: 15_000,
       });
-      return {
-        ...broker,
-        stop: async () => {
-          await broker.stop();
-          await stopChild(epmd, 2_000);
-        },
+      const stop = async () => {
+        await broker.stop();
+        await stopChild(epmd, 2_000);
       };
+      return { ...broker, stop, ready: broker.ready.catch(async (error: unknown) => (await stop(), Promise.reject(error))) };
     } catch (error) {
       await stopChild(epmd, 2_000);
       throw error;
@@ -128,7 +156,7 @@ interface LaunchOptions {
   stopMs?: number;
 }
 
-async function launch(name: BrokerName, binary: string, args: string[], port: number, o: LaunchOptions): Promise<Broker> {
+function launch(name: BrokerName, binary: string, args: string[], port: number, o: LaunchOptions): Broker {
   const proc = spawn(binary, args, { env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let sawReady = o.ready === undefined;
@@ -138,21 +166,27 @@ async function launch(name: BrokerName, binary: string, args: string[], port: nu
   };
   proc.stdout!.setEncoding('utf8').on('data', onData);
   proc.stderr!.setEncoding('utf8').on('data', onData);
+  proc.once('error', (error) => (output += `\n${error.message}`));
+  let stopped = false;
   const stop = async () => {
+    stopped = true;
     await stopChild(proc, o.stopMs ?? 5_000);
     if (o.dir) rmSync(o.dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + o.timeoutMs;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null || proc.signalCode !== null) {
-      await stop();
-      throw new Error(`exited (${proc.exitCode ?? proc.signalCode}):\n${output.slice(-4_000)}`);
+  const ready = (async () => {
+    const deadline = Date.now() + o.timeoutMs;
+    while (Date.now() < deadline && !stopped) {
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        await stop();
+        throw new Error(`${name} exited (${proc.exitCode ?? proc.signalCode}):\n${output.slice(-4_000)}`);
+      }
+      if (sawReady && (await accepts(port))) return;
+      await new Promise((r) => setTimeout(r, 100));
     }
-    if (sawReady && (await accepts(port))) return { name, port, stop };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await stop();
-  throw new Error(`not up on 127.0.0.1:${port} within ${o.timeoutMs} ms:\n${output.slice(-4_000)}`);
+    await stop();
+    throw new Error(`${name} not up on 127.0.0.1:${port} within ${o.timeoutMs} ms:\n${output.slice(-4_000)}`);
+  })();
+  return { name, port, stop, ready };
 }
 
 /** SIGTERM, then SIGKILL after `ms`; resolves once it has exited. Only ever a child of ours. */

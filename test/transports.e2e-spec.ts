@@ -379,7 +379,7 @@ describe("when a library's internals moved (unit: a strategy without the fields 
       'mqtt: ServerMqtt#unwrap() gave no MQTT client: intake not stopped',
       'redis: ServerRedis#unwrap() gave no subscriber client: intake not stopped',
       'kafka: ServerKafka#unwrap() gave no consumer: intake not stopped',
-      'tcp: ServerTCP#handleMessage/handleRequest not found: connections are not drained one by one',
+      'tcp: ServerTCP#handleMessage not found: connections are not drained one by one',
       'tcp: ServerTCP#unwrap() gave no net.Server: new connections are not refused',
     ]);
     expect(drainers.map((d) => d.pending())).toEqual([

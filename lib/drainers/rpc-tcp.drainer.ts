@@ -47,7 +47,7 @@ export class TcpDrainer extends RpcDrainer {
     super(strategy, 'tcp', closeNow);
     // A reply can only go out on a connection that has not ended.
     if (!tapTcpMessages(strategy, (socket) => this.read(socket), (socket) => !socket.writableEnded)) {
-      this.warn('ServerTCP#handleMessage/handleRequest not found: connections are not drained one by one');
+      this.warn('ServerTCP#handleMessage not found: connections are not drained one by one');
     }
     // Nest creates the net server in the strategy's constructor.
     const listener = unwrapClient<NetServer>(strategy);

@@ -193,12 +193,14 @@ type TcpHandleMessage = (socket: { netSocket?: import('node:net').Socket }, mess
 type TcpHandleRequest = (context: unknown, produce: () => unknown, respond: (packet: unknown) => unknown) => unknown;
 
 /**
- * Wraps a Nest `ServerTCP`'s `handleMessage(socket, raw)` (public in the class, called
- * for every frame read, before it is deserialized) and its `handleRequest` (a request
- * about to start its handler, after deserializing; events go through `handleEvent`
- * instead). `read` sees each frame from the moment it is read until its `handleMessage`
- * settles; `admit` says whether a request may start (false: it is dropped unanswered,
- * and the client fails it when the connection closes). False when either is gone.
+ * Wraps a Nest `ServerTCP`'s `handleMessage(socket, raw)` (public in the class, called for
+ * every frame read, before it is deserialized). `read` sees each frame from the moment it
+ * is read until its `handleMessage` settles; `admit` says whether a request may start
+ * (false: it is dropped unanswered, and the client fails it when the connection closes;
+ * events always run, they need no reply). Where the request is told from the event:
+ * Nest 12's `handleRequest` (after deserializing, exact); Nest 11 (read in 11.2.6) has no
+ * such method, so there the raw frame's `id` decides (exact with Nest's own serializer).
+ * False when `handleMessage` is gone.
  */
 export function tapTcpMessages(
   strategy: RpcStrategy,
@@ -208,19 +210,23 @@ export function tapTcpMessages(
   const target = strategy as unknown as { handleMessage?: TcpHandleMessage; handleRequest?: TcpHandleRequest };
   const handleMessage = target.handleMessage;
   const handleRequest = target.handleRequest;
-  if (typeof handleMessage !== 'function' || typeof handleRequest !== 'function') return false;
+  if (typeof handleMessage !== 'function') return false;
+  const exact = typeof handleRequest === 'function';
   target.handleMessage = function (this: unknown, socket, message) {
     const net = socket?.netSocket;
+    if (!exact && net && !admit(net) && (message as { id?: unknown } | null)?.id !== undefined) return Promise.resolve();
     const done = net ? read(net) : undefined;
     const run = handleMessage.call(this, socket, message);
     if (done) void Promise.resolve(run).then(done, done);
     return run;
   };
-  target.handleRequest = function (this: unknown, context, produce, respond) {
-    const net = tcpNetSocketOf(context);
-    if (net && !admit(net)) return undefined;
-    return handleRequest.call(this, context, produce, respond);
-  };
+  if (exact) {
+    target.handleRequest = function (this: unknown, context, produce, respond) {
+      const net = tcpNetSocketOf(context);
+      if (net && !admit(net)) return undefined;
+      return handleRequest.call(this, context, produce, respond);
+    };
+  }
   return true;
 }
 

@@ -6,7 +6,8 @@
  * BARE=1 the quit module is left out (Nest alone, for the benchmark).
  *
  * Env: BROKER_PORT (the broker's, or for tcp the port to listen on), REPLICA (its name in
- * replies), QUEUE (RabbitMQ queue / NATS queue group / MQTT share group), QUIT_OPTIONS (JSON).
+ * replies), QUEUE (RabbitMQ queue / NATS queue group / MQTT share group), QUIT_OPTIONS (JSON),
+ * BUSY_AT_SIGTERM_MS.
  * Output: `ready <port>`, then `ev:` lines: `req.start <id>`, `req.end <id>`,
  * `evt.start <id>`, `evt.end <id>`, `fail <id> <error>`, the quit events, `exit <code>`.
  */
@@ -104,7 +105,22 @@ function options(): MicroserviceOptions {
 })
 class AppModule {}
 
+/**
+ * A process busy when the signal comes (BUSY_AT_SIGTERM_MS): the broker keeps sending
+ * meanwhile, so the drain starts with messages already in the socket, not yet read — the
+ * ones an intake stop must not drop.
+ */
+function busyAtSigterm(): void {
+  const ms = Number(process.env.BUSY_AT_SIGTERM_MS ?? 0);
+  if (!ms) return;
+  process.once('SIGTERM', () => {
+    const until = Date.now() + ms;
+    while (Date.now() < until);
+  });
+}
+
 async function main() {
+  busyAtSigterm();
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(AppModule, { ...options(), logger: ['error', 'warn'] });
   app.enableShutdownHooks();
   if (!bare) printQuitEvents(app.get(QuitService));

@@ -32,8 +32,15 @@ afterEach(async () => {
 
 type Kind = 'tcp' | 'redis' | 'nats' | 'mqtt' | 'rmq' | 'rmq-ack';
 
-/** How long the stream runs, when A gets its SIGTERM, and the pace (one message every `everyMs`). */
+/**
+ * The stream runs at least `STREAM_MS`, and goes on until A has exited (then `AFTER_EXIT_MS`
+ * more), so a replica whose intake never stops is never idle: it would meet its phase
+ * timeout and fail its report, whatever the machine's speed. `STREAM_MAX_MS` bounds it.
+ * A gets its SIGTERM at `SIGTERM_AT_MS`; one message every `EVERY_MS`.
+ */
 const STREAM_MS = 2_000;
+const AFTER_EXIT_MS = 300;
+const STREAM_MAX_MS = 20_000;
 const SIGTERM_AT_MS = 700;
 const EVERY_MS = 5;
 /** A request with no reply by then counts as timed out (nothing should come near it). */
@@ -120,7 +127,14 @@ async function run(kind: Kind): Promise<Outcome> {
   const pending: Promise<void>[] = [];
   const t0 = Date.now();
   let signalled = false;
-  for (let n = 0; Date.now() - t0 < STREAM_MS; n++) {
+  let exitedAt: number | undefined;
+  void a.exited.then(() => (exitedAt = Date.now()));
+  const streaming = () => {
+    const now = Date.now();
+    if (now - t0 >= STREAM_MAX_MS) return false;
+    return now - t0 < STREAM_MS || exitedAt === undefined || now - exitedAt < AFTER_EXIT_MS;
+  };
+  for (let n = 0; streaming(); n++) {
     if (!signalled && Date.now() - t0 >= SIGTERM_AT_MS) {
       a.kill('SIGTERM');
       signalled = true;

@@ -14,6 +14,10 @@ const config: Config = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
   },
+  // Real brokers (Redis, NATS, Mosquitto, RabbitMQ) on loopback, once per run (test/helpers/brokers.ts),
+  // loaded compiled: Jest loads these outside its module mapper (`npm test` compiles first).
+  globalSetup: '<rootDir>/build/test/helpers/brokers.setup.js',
+  globalTeardown: '<rootDir>/build/test/helpers/brokers.teardown.js',
   testTimeout: 30_000,
   maxWorkers: 2,
 };

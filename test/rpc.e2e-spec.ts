@@ -1,10 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
 import { Redis } from 'ioredis';
 import { lastValueFrom } from 'rxjs';
 import { Child, childStarter } from './helpers/child.js';
-import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
+import { brokerPort } from './helpers/brokers.js';
 
 // The test's own Redis and TCP clients: keep their connection logs out of the output.
 Logger.overrideLogger(['error']);
@@ -97,13 +97,8 @@ describe('TCP transport drain', () => {
 });
 
 describe('Redis transport drain (real redis-server on loopback)', () => {
-  let redis: RedisServer;
-  beforeAll(async () => {
-    redis = await startRedisServer();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  // The run's redis-server (test/helpers/brokers.setup.ts); only this test uses the `slow` channel.
+  const redis = { get port() { return brokerPort('redis'); } };
 
   it('SIGTERM: the subscriber unsubscribes first, then the 8 requests in flight are answered', async () => {
     const downstream = start('rpc-downstream');

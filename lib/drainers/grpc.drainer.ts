@@ -1,6 +1,7 @@
 import type { TransportDrainer } from '../interfaces/transport-drainer.interface.js';
 import { InFlight } from './rpc-inflight.js';
-import { grpcPorts, grpcServerOf, grpcSessionCount, tapHandlers, type GrpcJsServer, type RpcStrategy } from './rpc.internals.js';
+import { grpcPorts, grpcSessionCount, type GrpcJsServer } from '../internals/grpc-js.js';
+import { grpcServerOf, tapHandlers, type RpcStrategy } from '../internals/nest-microservices.js';
 
 /**
  * Drains a Nest gRPC server (`Transport.GRPC`, hybrid or standalone), whatever its

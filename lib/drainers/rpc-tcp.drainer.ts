@@ -1,52 +1,62 @@
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
-import { IdleSweeper, type IdleConnection } from './idle-sweeper.js';
+import { markTcpClosing, tapTcpMessages, tcpNetSocketOf, tcpOpenSockets, unwrapClient, type RpcStrategy } from '../internals/nest-microservices.js';
+import { PersistentConnections } from './connections/persistent-connections.js';
 import { RpcDrainer } from './rpc.drainer.js';
-import { markTcpClosing, type RpcStrategy } from './rpc.internals.js';
-
-interface Connection extends IdleConnection {
-  inFlight: number;
-}
 
 /**
  * Drains a Nest TCP microservice (`Transport.TCP`). Its clients (`ClientTCP`) keep one
- * connection open and send every request over it, so closing a connection is what ends
- * intake for a client, and it must not happen while a request on it is unanswered:
+ * connection open and pipeline every request over it, and Nest's protocol has no way to
+ * refuse a request, so a connection is drained as any persistent connection is
+ * (`PersistentConnections`):
  *
- * - intake: the listening socket closes, so new connections are refused;
- * - every request in flight is answered on its connection; a request that arrives on a
- *   connection during the drain is served too;
- * - a connection with no request in flight is ended (FIN, after the replies written)
- *   once it has been idle for `idleGraceMs` with no byte of a new request arriving, so a
- *   client that is writing one right now is answered rather than cut off;
- * - the drain is over when every connection has closed; at the phase timeout Nest's
- *   own `close()` destroys what is left.
+ * - intake: the listening socket closes (new connections are refused) and every
+ *   connection stops reading, so a pipelining client cannot keep it busy for ever;
+ * - every request already read is answered on its connection; then the connection ends
+ *   (FIN, after the replies). What the client sent after that is read only to see its
+ *   FIN: a request is not started (the client fails it at once with "Connection closed",
+ *   and may send it elsewhere), an event, which needs no reply, is handled;
+ * - a connection from this very process (the app calling itself through its own
+ *   `ClientProxy`, as in Nest's hybrid samples) keeps being served: the HTTP requests or
+ *   handlers in flight that call through it must be answered. The drain does not wait for
+ *   it to close, only for the handlers it started; Nest's `close()` closes it later.
+ * - the drain is over when every other connection has closed and no handler runs; at
+ *   the phase timeout Nest's own `close()` destroys what is left.
  */
 export class TcpDrainer extends RpcDrainer {
-  private readonly idle: IdleSweeper<Connection>;
+  private readonly connections = new PersistentConnections<Socket>({
+    // FIN after the replies written; reading on, to see the client's FIN.
+    goodbye: (socket) => {
+      socket.end();
+      socket.resume();
+    },
+    destroy: (socket) => socket.destroy(),
+  });
   private readonly listener?: NetServer;
   private tcpLabel = 'tcp';
+  private drained?: Promise<void>;
 
+  /**
+   * @param ownClients the sockets of the app's own TCP clients now (see `ownTcpClientSockets`).
+   */
   constructor(
     strategy: RpcStrategy,
     closeNow: () => Promise<unknown>,
-    idleGraceMs: number,
+    private readonly ownClients: () => Socket[] = () => [],
   ) {
     super(strategy, 'tcp', closeNow);
-    this.idle = new IdleSweeper<Connection>(idleGraceMs, {
-      // Ended already: waiting for the client's side to close.
-      busy: (conn, socket) => conn.inFlight > 0 || socket.writableEnded,
-      // FIN after the replies written.
-      close: (socket) => socket.end(),
-    });
-    try {
-      // Nest creates the net server in the strategy's constructor: every connection is seen.
-      this.listener = strategy.unwrap?.<NetServer>();
-    } catch {
-      this.listener = undefined;
+    // A reply can only go out on a connection that has not ended.
+    if (!tapTcpMessages(strategy, (socket) => this.read(socket), (socket) => !socket.writableEnded)) {
+      this.warn('ServerTCP#handleMessage not found: connections are not drained one by one');
     }
+    // Nest creates the net server in the strategy's constructor.
+    const listener = unwrapClient<NetServer>(strategy);
+    if (typeof listener?.on === 'function' && typeof listener.close === 'function') this.listener = listener;
+    else this.warn('ServerTCP#unwrap() gave no net.Server: new connections are not refused');
     const event = this.listener instanceof TlsServer ? 'secureConnection' : 'connection';
     this.listener?.on(event, (socket: Socket) => this.track(socket));
+    // Connections accepted before the drainer was made (a hybrid app bootstraps after listening).
+    for (const socket of tcpOpenSockets(strategy)) this.track(socket);
   }
 
   override get name(): string {
@@ -58,41 +68,69 @@ export class TcpDrainer extends RpcDrainer {
     if (address) this.tcpLabel = typeof address === 'string' ? `tcp:${address}` : `tcp:${address.port}`;
     markTcpClosing(this.strategy);
     if (this.listener?.listening) this.listener.close();
+    for (const socket of tcpOpenSockets(this.strategy)) this.track(socket);
+    const own = new Set(this.ownClients().map((c) => `${c.localAddress}:${c.localPort}`));
+    for (const socket of this.tracked) {
+      if (own.has(`${socket.remoteAddress}:${socket.remotePort}`)) {
+        // Not waited for: its client is this process, which closes it with Nest's close().
+        this.connections.closed(socket);
+      } else {
+        socket.pause();
+      }
+    }
+    // From here a connection with nothing in flight says goodbye.
+    this.drained = this.connections.drain();
   }
 
   override async drain(): Promise<void> {
-    await this.idle.start();
+    await (this.drained ?? this.connections.drain());
     await super.drain();
   }
 
   override async forceClose(): Promise<void> {
-    this.idle.stop();
+    this.connections.forceClose();
     await super.forceClose();
   }
 
   override pending(): string[] {
-    return [`${this.name}: ${this.handlers.size} request(s) in flight, ${this.idle.connections.size} connection(s) open`];
+    return [`${this.name}: ${this.handlers.size} request(s) in flight, ${this.connections.size} connection(s) open`];
   }
 
   protected override onHandler(context: unknown): () => void {
     const end = super.onHandler(context);
-    const socket = (context as { getSocketRef?(): { netSocket?: Socket } }).getSocketRef?.()?.netSocket;
-    const conn = socket && this.track(socket);
-    if (!conn) return end;
-    conn.inFlight++;
+    const socket = tcpNetSocketOf(context);
+    const counted = socket !== undefined && this.connections.begin(socket);
+    if (!counted) return end;
     let ended = false;
     return () => {
       if (ended) return;
       ended = true;
       end();
-      // After the reply is written (see InFlight#start).
-      setImmediate(() => {
-        if (--conn.inFlight === 0) this.idle.idleFromNow(conn, socket);
-      });
+      // After the reply is written (Nest writes it on the next tick; see InFlight#start).
+      setImmediate(() => this.connections.end(socket));
     };
   }
 
-  private track(socket: Socket): Connection {
-    return this.idle.track(socket, () => ({ inFlight: 0 }));
+  /** A frame was read on `socket`: its connection is busy until the frame's handler has started (or it had none). */
+  private read(socket: Socket): () => void {
+    const counted = this.connections.begin(socket);
+    let done = false;
+    return () => {
+      if (done || !counted) return;
+      done = true;
+      this.connections.end(socket);
+    };
+  }
+
+  private readonly tracked = new Set<Socket>();
+
+  private track(socket: Socket): void {
+    if (this.tracked.has(socket) || socket.destroyed) return;
+    this.tracked.add(socket);
+    this.connections.add(socket);
+    socket.once('close', () => {
+      this.tracked.delete(socket);
+      this.connections.closed(socket);
+    });
   }
 }

@@ -1,9 +1,10 @@
+import type { LoggerService } from '@nestjs/common';
 import type { TransportKind } from '../interfaces/quit-options.interface.js';
 import type { TransportDrainer } from '../interfaces/transport-drainer.interface.js';
 import { settleWithin } from '../pipeline/timing.js';
 import { InFlight } from './rpc-inflight.js';
 import type { RpcIntake } from './rpc-intake.js';
-import { tapHandlers, type RpcStrategy } from './rpc.internals.js';
+import { tapHandlers, type RpcStrategy } from '../internals/nest-microservices.js';
 
 /**
  * How long a broker gets to confirm that intake stopped. One that is away (its client
@@ -25,6 +26,9 @@ export class RpcDrainer implements TransportDrainer {
   protected readonly handlers = new InFlight();
   protected readonly counting: boolean;
   private intakeUnconfirmed = false;
+  private readonly warned = new Set<string>();
+  private log?: LoggerService;
+  private unsaid: string[] = [];
 
   constructor(
     protected readonly strategy: RpcStrategy,
@@ -41,11 +45,30 @@ export class RpcDrainer implements TransportDrainer {
   }
 
   stopIntake(): void | Promise<void> {
-    if (this.intake) return this.stopBrokerIntake(this.intake);
+    if (this.intake) return this.stopBrokerIntake(() => this.intake!(this.strategy, (m) => this.warn(m)));
   }
 
-  private async stopBrokerIntake(intake: RpcIntake): Promise<void> {
-    const stopping = Promise.resolve().then(() => intake(this.strategy));
+  /** Where a step that could not be taken is said (the module's logger); what was found before it was set is said then. */
+  get logger(): LoggerService | undefined {
+    return this.log;
+  }
+  set logger(logger: LoggerService | undefined) {
+    this.log = logger;
+    for (const message of this.unsaid.splice(0)) logger?.warn(message);
+  }
+
+  /** Says once, through the module's logger, that a drain step could not be taken. */
+  protected warn(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    const line = `${this.name}: ${message}`;
+    if (this.log) this.log.warn(line);
+    else this.unsaid.push(line);
+  }
+
+  /** Runs a broker's intake stop, waiting for its confirmation at most `INTAKE_CONFIRM_MS`. */
+  protected async stopBrokerIntake(stop: () => void | Promise<void>): Promise<void> {
+    const stopping = Promise.resolve().then(stop);
     if (await settleWithin(stopping, INTAKE_CONFIRM_MS)) return stopping.then(() => undefined);
     this.intakeUnconfirmed = true;
     stopping.catch(() => undefined); // too late to matter: the drain is under way
@@ -61,6 +84,11 @@ export class RpcDrainer implements TransportDrainer {
 
   pending(): string[] {
     return [`${this.name}: ${this.handlers.size} message(s) in flight${this.intakeUnconfirmed ? ', intake stop not confirmed' : ''}`];
+  }
+
+  /** Whether the broker did not confirm the intake stop within `INTAKE_CONFIRM_MS`. */
+  protected get intakeNotConfirmed(): boolean {
+    return this.intakeUnconfirmed;
   }
 
   /** A handler starts; returns its end. */

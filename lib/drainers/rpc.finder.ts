@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { TransportKind } from '../interfaces/quit-options.interface.js';
 import type { TransportDrainer } from '../interfaces/transport-drainer.interface.js';
 import type { DrainerFinder } from './index.js';
@@ -5,7 +6,8 @@ import { GrpcDrainer } from './grpc.drainer.js';
 import { intakes } from './rpc-intake.js';
 import { TcpDrainer } from './rpc-tcp.drainer.js';
 import { RpcDrainer, takeOverClose } from './rpc.drainer.js';
-import type { RpcStrategy } from './rpc.internals.js';
+import { ownTcpClientSockets, type RpcStrategy } from '../internals/nest-microservices.js';
+import { RmqDrainer } from './rpc-rmq.drainer.js';
 
 /**
  * The values of Nest's `Transport` enum (stable since Nest 6), written out because
@@ -27,18 +29,21 @@ export const rpcFinder: DrainerFinder = ({ modules, options, add, beginQuit }) =
   registry?.subscribe((target) => {
     if (!isStrategy(target) || seen.has(target)) return;
     seen.add(target);
-    add(drainerFor(target, takeOverClose(target, beginQuit), options.http.idleGraceMs));
+    const drainer = drainerFor(target, takeOverClose(target, beginQuit), () => ownTcpClientSockets(modules));
+    if (drainer instanceof RpcDrainer) drainer.logger = options.logger;
+    add(drainer);
   });
 };
 
-function drainerFor(strategy: RpcStrategy, closeNow: () => Promise<unknown>, idleGraceMs: number): TransportDrainer {
+function drainerFor(strategy: RpcStrategy, closeNow: () => Promise<unknown>, ownClients: () => Socket[]): TransportDrainer {
   const kind = typeof strategy.transportId === 'number' ? (TRANSPORTS[strategy.transportId] ?? 'rpc') : 'rpc';
   if (kind === 'grpc') return new GrpcDrainer(strategy);
-  // A TCP connection is a keep-alive connection: it gets the same idle grace as HTTP's.
-  if (kind === 'tcp') return new TcpDrainer(strategy, closeNow, idleGraceMs);
+  if (kind === 'tcp') return new TcpDrainer(strategy, closeNow, ownClients);
   const name = typeof strategy.transportId === 'symbol' ? (strategy.transportId.description ?? kind) : kind;
   const port = (strategy as { options?: { port?: unknown } }).options?.port;
-  return new RpcDrainer(strategy, kind, closeNow, intakes[kind], port === undefined ? name : `${name}:${String(port)}`);
+  const label = port === undefined ? name : `${name}:${String(port)}`;
+  if (kind === 'rmq') return new RmqDrainer(strategy, closeNow, label);
+  return new RpcDrainer(strategy, kind, closeNow, intakes[kind], label);
 }
 
 function isStrategy(target: unknown): target is RpcStrategy {

@@ -8,7 +8,7 @@ import type { ResolvedQuitOptions } from '../quit.options.js';
 import { GrpcDrainer } from './grpc.drainer.js';
 import { HttpDrainer } from './http.drainer.js';
 import { NetDrainer } from './net.drainer.js';
-import type { GrpcJsServer } from './rpc.internals.js';
+import type { GrpcJsServer } from '../internals/grpc-js.js';
 import { GatewayDrainer } from './gateways/gateway.drainer.js';
 import { rawWsKind, type WsServer } from './gateways/ws.gateway.js';
 

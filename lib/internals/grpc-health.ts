@@ -8,10 +8,10 @@
  * grpc-health-check and @grpc/grpc-js are optional peers: nothing here imports them
  * statically, not even their types.
  */
-import type { RpcStrategy } from '../drainers/rpc.internals.js';
+import type { RpcStrategy } from './nest-microservices.js';
 
-// The one import of the drainers' internals: moved files change this line only.
-export { grpcServerOf, type RpcStrategy } from '../drainers/rpc.internals.js';
+// The gRPC server of a Nest strategy is read where every other Nest microservices reach is.
+export { grpcServerOf, type RpcStrategy } from './nest-microservices.js';
 
 /** The value of Nest's `Transport.GRPC` (stable since Nest 6). */
 export const GRPC_TRANSPORT_ID = 4;

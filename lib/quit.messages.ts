@@ -30,6 +30,8 @@ export const QuitMessages = {
   badHandler: (name: string) =>
     `QuitService.onQuit(${name}): expected a function, an object with close(), or an object with shutdown(signal).`,
   badWorkerName: (name: unknown) => `QuitService.trackWorker(): the name must be a non-empty string, got ${String(name)}.`,
+  httpInternalsMissing: (field: string) =>
+    `The HTTP drain could not find Node's ${field} (a Node version nestjs-quit was not checked against): it falls back to counting idleness from the start of the drain and to remembering each connection's latest response, which is slower and holds more memory.`,
   moduleNotFound: () =>
     'QuitModule could not find its own module in the container, so its hooks may not run before other modules\' onModuleDestroy. Import QuitModule.forRoot() once in the root module.',
 } as const;

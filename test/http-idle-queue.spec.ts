@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { IdleQueue } from '../lib/drainers/http/idle-queue.js';
+import { CLOSES_PER_TURN, IdleQueue } from '../lib/drainers/http/idle-queue.js';
 
 /** A connection as the queue sees it: idle since `last` (clock ms), or busy; `closedAt` once closed. */
 interface Conn {
@@ -112,11 +112,23 @@ describe('IdleQueue (fake timers)', () => {
       conns[i].last = clock;
       queue.push(conns[i], clock + GRACE);
     }
-    advance(GRACE + 20);
+    // Closes come CLOSES_PER_TURN per check phase; one phase per fake millisecond here.
+    advance(GRACE + Math.ceil(10_000 / CLOSES_PER_TURN) + 20);
     expect(closed.length).toBe(10_000);
     expect(looks).toBe(10_000);
     // One timer per resolution step at most (10 ms): not one per connection.
     expect(timersArmed).toBeLessThanOrEqual(8);
+  });
+
+  it('closes at most CLOSES_PER_TURN connections per check phase, the rest in the next ones', () => {
+    for (let i = 0; i < CLOSES_PER_TURN * 2 + 1; i++) queue.push({ name: `c${i}`, last: 0, busy: false }, GRACE);
+    const perPhase: number[] = [];
+    for (let ms = 0; ms < GRACE + 10; ms++) {
+      const before = closed.length;
+      advance(1);
+      if (closed.length > before) perPhase.push(closed.length - before);
+    }
+    expect(perPhase).toEqual([CLOSES_PER_TURN, CLOSES_PER_TURN, 1]);
   });
 
   it('flush(): everything queued closes at once (the phase timeout)', () => {

@@ -17,6 +17,8 @@ export interface RawClientsOptions {
   path: string;
   /** Pause between an answer and the next request, picked in [min, max] per request. */
   thinkMs: [number, number];
+  /** The first request of each connection comes within this long of its opening (default `thinkMs[1]`). */
+  firstRequestWithinMs?: number;
   /** Connections open over this long, evenly. */
   rampMs?: number;
   /** A connection starts no request after this many ms from `start()`. */
@@ -137,7 +139,7 @@ export class RawClients {
         this.conns.push(conn);
         resolve();
         // The first request soon, at a spread moment, so that the connections interleave.
-        this.schedule(conn, this.random() * this.options.thinkMs[1]);
+        this.schedule(conn, this.random() * (this.options.firstRequestWithinMs ?? this.options.thinkMs[1]));
       });
       socket.on('data', (chunk: string) => this.onData(conn, chunk));
       socket.on('error', (e: NodeJS.ErrnoException) => {

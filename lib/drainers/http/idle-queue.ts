@@ -21,9 +21,14 @@ export interface IdleQueueRule<T> {
  *
  * Closes run in the check phase, after the poll phase has read whatever bytes had
  * arrived: a request already in the kernel's buffer makes its connection busy first.
- * The timer is re-armed at most once per `resolutionMs`, so that thousands of
- * connections going idle a millisecond apart share a timer.
+ * At most `CLOSES_PER_TURN` connections close per check phase, the rest in the next
+ * ones: closing thousands in one go would take long enough for requests to arrive,
+ * unread, on the sockets closed last. The timer is re-armed at most once per
+ * `resolutionMs`, so that thousands of connections going idle a millisecond apart share
+ * a timer.
  */
+export const CLOSES_PER_TURN = 64;
+
 export class IdleQueue<T> {
   private items: T[] = [];
   private dues: number[] = [];
@@ -113,14 +118,22 @@ export class IdleQueue<T> {
     this.lastSweepAt = now;
     // Items requeued during this sweep are looked at in a later one.
     const end = this.items.length;
+    let closes = 0;
     while (this.head < end && (this.flushing || this.dues[this.head] <= now)) {
+      if (closes === CLOSES_PER_TURN) {
+        // The rest after the next poll phase has read what arrived meanwhile.
+        this.sweepSoon();
+        return;
+      }
       const item = this.items[this.head];
       this.items[this.head] = undefined as T; // let a closed connection go
       this.head++;
       const due = this.rule.dueAt(item, now);
       if (due === undefined) continue;
-      if (due <= now || this.flushing) this.rule.close(item);
-      else this.append(item, due);
+      if (due <= now || this.flushing) {
+        this.rule.close(item);
+        closes++;
+      } else this.append(item, due);
     }
     if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);

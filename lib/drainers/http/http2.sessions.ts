@@ -7,18 +7,21 @@ const SHUTDOWN_NOTICE_STREAM_ID = 2 ** 31 - 1;
 
 /** Set through `session.socket` (a proxy that sets properties on the real socket): the session a socket carries. */
 export const H2_SESSION = Symbol('nestjs-quit:h2-session');
-/** The set of open responses a response belongs to, for the shared 'close' listener. */
-const STREAMS = Symbol('nestjs-quit:streams');
+/** The state of the session a response belongs to, for the shared 'close' listener. */
+const SESSION = Symbol('nestjs-quit:session');
 
 interface SessionState {
+  session: Http2Session;
   responses: Set<Http2ServerResponse>;
   /** The real socket: `session.socket` is a proxy that refuses `destroy()`. */
   socket?: Socket;
   /** The final GOAWAY is sent (`session.close()`). */
   closing: boolean;
+  /** Set once its last stream has answered after the final GOAWAY: the peer's time to close. */
+  linger?: NodeJS.Timeout;
 }
 
-type TrackedResponse = Http2ServerResponse & { [STREAMS]?: Set<Http2ServerResponse> };
+type TrackedResponse = Http2ServerResponse & { [SESSION]?: SessionState };
 
 /**
  * The HTTP/2 sessions of a server and their drain (RFC 9113 §6.8's graceful shutdown):
@@ -28,7 +31,8 @@ type TrackedResponse = Http2ServerResponse & { [STREAMS]?: Set<Http2ServerRespon
  *   GOAWAY (`session.close()`) follows at once, refusing nothing the client sent in time;
  *   a peer that does not answer the PING gets the final GOAWAY after `graceMs`;
  * - open streams complete; an event stream ends at once; the session closes when its
- *   last stream has answered and the peer has closed its side;
+ *   last stream has answered and the peer has closed its side — a peer that has not
+ *   closed `graceMs` after that has its socket destroyed (it was told, and owes nothing);
  * - at the phase timeout, streams under way end cleanly, and once they are written the
  *   session's real socket is destroyed (`session.destroy()` on a closed session only
  *   ends the socket and waits for the peer).
@@ -46,7 +50,10 @@ export class Http2Sessions {
   ) {
     const self = this;
     this.onResponseClose = function (this: TrackedResponse) {
-      this[STREAMS]?.delete(this);
+      const state = this[SESSION];
+      if (!state) return;
+      state.responses.delete(this);
+      if (state.closing) self.lingerIfDone(state);
       if (self.forced) self.changed();
     };
   }
@@ -56,11 +63,12 @@ export class Http2Sessions {
   }
 
   onSession(session: Http2Session): void {
-    const state: SessionState = { responses: new Set(), closing: false };
+    const state: SessionState = { session, responses: new Set(), closing: false };
     this.sessions.set(session, state);
     const socket = session.socket as unknown as Record<symbol, unknown> | undefined;
     if (socket) socket[H2_SESSION] = session;
     session.once('close', () => {
+      clearTimeout(state.linger);
       this.sessions.delete(session);
       if (this.draining) this.changed();
     });
@@ -80,7 +88,7 @@ export class Http2Sessions {
     const state = this.sessions.get(req.stream.session as Http2Session);
     if (!state) return;
     state.responses.add(res);
-    (res as TrackedResponse)[STREAMS] = state.responses;
+    (res as TrackedResponse)[SESSION] = state;
     res.once('close', this.onResponseClose);
     if (this.draining) endsEarly(res);
   }
@@ -138,5 +146,16 @@ export class Http2Sessions {
     if (state.closing || session.destroyed) return;
     state.closing = true;
     session.close();
+    this.lingerIfDone(state);
+  }
+
+  /** After the final GOAWAY and the last answer: the peer gets `graceMs` to close its side, then the socket goes. */
+  private lingerIfDone(state: SessionState): void {
+    if (state.linger || state.responses.size > 0) return;
+    state.linger = setTimeout(() => {
+      if (!this.sessions.has(state.session)) return;
+      if (state.socket) state.socket.destroy();
+      else state.session.destroy();
+    }, this.graceMs);
   }
 }

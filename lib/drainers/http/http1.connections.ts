@@ -13,6 +13,16 @@ const LATEST = Symbol('nestjs-quit:latest');
 /** A response whose end the drain waits for. */
 const FOLLOWED = Symbol('nestjs-quit:followed');
 
+/**
+ * Closes an idle socket: nothing is left to write, so closing a TCP socket sends its FIN
+ * at once (`destroy()`, one step); a TLS socket first writes its close_notify
+ * (`destroySoon()`: end, then destroy once written).
+ */
+function closeIdle(socket: Socket): void {
+  if ((socket as Socket & { encrypted?: boolean }).encrypted) socket.destroySoon();
+  else socket.destroy();
+}
+
 type TrackedSocket = Socket & { [IDLE_SINCE]?: number; [BYTES_AT_IDLE]?: number; [LATEST]?: ServerResponse };
 type FollowedResponse = ServerResponse & { [FOLLOWED]?: true };
 
@@ -54,7 +64,7 @@ export class Http1Connections {
       self.finished(this);
     };
     this.queue = new IdleQueue<Socket>(
-      { dueAt: (socket, now) => this.dueAt(socket as TrackedSocket, now), close: (socket) => socket.destroySoon() },
+      { dueAt: (socket, now) => this.dueAt(socket as TrackedSocket, now), close: closeIdle },
       this.clock,
       Math.max(1, Math.min(25, graceMs / 10)),
     );

@@ -27,7 +27,7 @@ export interface IdleQueueRule<T> {
  * `resolutionMs`, so that thousands of connections going idle a millisecond apart share
  * a timer.
  */
-export const CLOSES_PER_TURN = 64;
+export const CLOSES_PER_TURN = 256;
 
 export class IdleQueue<T> {
   private items: T[] = [];

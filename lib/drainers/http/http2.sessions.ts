@@ -5,6 +5,9 @@ import { endResponse, endsEarly } from './responses.js';
 /** The largest stream id: a GOAWAY carrying it announces the shutdown without refusing any stream (RFC 9113 §6.8). */
 const SHUTDOWN_NOTICE_STREAM_ID = 2 ** 31 - 1;
 
+/** How long a peer gets to answer the PING before it gets the final GOAWAY anyway. */
+const PING_ACK_TIMEOUT_MS = 2_000;
+
 /** Set through `session.socket` (a proxy that sets properties on the real socket): the session a socket carries. */
 export const H2_SESSION = Symbol('nestjs-quit:h2-session');
 /** The state of the session a response belongs to, for the shared 'close' listener. */
@@ -29,7 +32,7 @@ type TrackedResponse = Http2ServerResponse & { [SESSION]?: SessionState };
  * - a GOAWAY that refuses nothing (last stream id 2³¹−1), then a PING; its ACK means
  *   every stream the client opened before it saw the GOAWAY has arrived, so the final
  *   GOAWAY (`session.close()`) follows at once, refusing nothing the client sent in time;
- *   a peer that does not answer the PING gets the final GOAWAY after `graceMs`;
+ *   a peer that does not answer the PING gets the final GOAWAY after 2 s (or `graceMs`);
  * - open streams complete; an event stream ends at once; the session closes when its
  *   last stream has answered and the peer has closed its side — a peer that has not
  *   closed `graceMs` after that has its socket destroyed (it was told, and owes nothing);
@@ -99,8 +102,9 @@ export class Http2Sessions {
       this.announce(session, state);
       for (const res of state.responses) endsEarly(res);
     }
-    // The peers that did not answer the PING: one timer for all of them.
-    if (this.sessions.size) setTimeout(() => this.sessions.forEach((state, session) => this.closeGracefully(session, state)), this.graceMs).unref();
+    // The peers that did not answer the PING (RFC 9113 §6.7 requires it): one timer for all
+    // of them. Generous, since a peer that is merely slow would have streams in transit refused.
+    if (this.sessions.size) setTimeout(() => this.sessions.forEach((state, session) => this.closeGracefully(session, state)), Math.max(this.graceMs, PING_ACK_TIMEOUT_MS)).unref();
   }
 
   /** The phase timeout: streams end cleanly, sessions get their final GOAWAY. */

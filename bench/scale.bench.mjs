@@ -266,12 +266,14 @@ every ${THINK_MS[0] / 1000}–${THINK_MS[1] / 1000} s each (at 10,000: every ${t
 generator and the server sharing 2 cores can sustain; the first request of each within ${THINK_MS[1] / 1000} s); the heap (after GC) is read before and after they open; then ${BUSY} busy clients loop
 \`GET /slow?ms=${REQUEST_MS}\` back to back (a 300 ms handler; on Nest it then uses a pool closed in \`onModuleDestroy\`); SIGTERM 1 s
 later. A client whose connection the server closes does not reconnect (it would go to another instance). "Lost" = requests
-sent before SIGTERM not answered with a 200, plus any non-200 answer; "resets" = requests whose connection closed or reset
+sent before SIGTERM and not answered with a 200; "non-200 answers" = every 5xx/503 of the run (Nest's 503 option answers
+one to each request that arrives during its shutdown, and a 500 to those that find the pool closed); "resets" = requests whose connection closed or reset
 under them (every one of them reached a socket the server was closing: the client cannot tell whether it was processed);
 "slowest in flight" = SIGTERM to the answer of the last request in flight then, the earliest a lossless exit can come;
 CPU from \`/proc\` (5 ms resolution). Servers: nestjs-quit with its defaults; bare Nest with \`return503OnClosing: true\`;
 the floor is a bare Node server (\`bench/apps/http-floor.app.ts\`) that at SIGTERM closes every idle socket at once
-(\`server.close()\`) and each busy one after its response. Heap per connection for the floor has no Nest to compare with.
+(\`server.close()\`) and each busy one after its response. "Heap per idle connection" = heap growth (after GC) per idle
+connection opened; nestjs-quit's own cost per connection is its difference from Nest's, on the same adapter.
 
 ${tables.join('\n\n')}
 

@@ -50,3 +50,36 @@ describe.each(['express', 'fastify'])('an endless SSE stream at SIGTERM (%s)', (
     expect(exit.elapsedMs).toBeLessThan(TRANSPORTS_TIMEOUT_MS);
   });
 });
+
+/** A GET on `agent`; resolves with whether it went over a kept-alive socket. */
+function getOn(agent: http.Agent, port: number, path: string) {
+  return new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
+    });
+    req.on('error', reject);
+  });
+}
+
+describe.each(['express', 'fastify'])('an SSE stream that starts during the drain (%s)', (platform) => {
+  it('on a kept-alive socket: answered, then ended at once, cleanly; its Observable is torn down too', async () => {
+    // A grace far above the steps below, so the kept-alive socket is still open when the stream starts.
+    const app = start('http-sse.app', { PLATFORM: platform, QUIT_OPTIONS: JSON.stringify({ http: { idleGraceMs: 3_000 } }) });
+    const port = await app.ready();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    agents.push(agent);
+    expect(await getOn(agent, port, '/slow?ms=1')).toEqual({ status: 200, reused: false });
+
+    app.kill('SIGTERM');
+    await app.waitFor(/^ev:intake-stopped /);
+    const late = readSse(port, '/events', { agent });
+    const [end, exit] = await Promise.all([late.ended, app.exited]);
+
+    expect(end).toMatchObject({ how: 'end', status: 200, partial: '', socketErrors: [] });
+    expect(app.events().filter((e) => e.startsWith('sse.open'))).toEqual(['sse.open 1']);
+    expect(app.events().filter((e) => e.startsWith('sse.teardown'))).toHaveLength(1);
+    expect(app.events()).toContain('report {"ok":true,"pending":[]}');
+    expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
+  });
+});

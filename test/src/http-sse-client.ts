@@ -33,7 +33,8 @@ export function readSse(port: number, path: string, options: { lastEventId?: str
   const first = new Promise<void>((resolve) => (firstEvent = resolve));
   let req!: http.ClientRequest;
   const ended = new Promise<SseEnd>((resolve) => {
-    const finish = (how: string) => resolve({ how, status, events, lastEventId, partial: buffer, socketErrors });
+    // Blank lines alone (the one Nest sends first) dispatch nothing and cut nothing.
+    const finish = (how: string) => resolve({ how, status, events, lastEventId, partial: buffer.replace(/^\n+/, ''), socketErrors });
     req = http.get(
       {
         host: '127.0.0.1',

@@ -52,6 +52,8 @@ export const QuitMessages = {
     `QuitModule.forRoot() is imported more than once (${importers.join(' and ')}): one application has one quit event. Import it once, in the root module; QuitService is global.`,
   nestInternalMissing: (what: string, consequence: string) =>
     `nestjs-quit: ${what} is not there in this version of @nestjs/core; ${consequence}`,
+  httpInternalsMissing: (field: string) =>
+    `The HTTP drain could not find Node's ${field} (a Node version nestjs-quit was not checked against): it falls back to counting idleness from the start of the drain and to remembering each connection's latest response, which is slower and holds more memory.`,
   moduleNotFound: () =>
     'QuitModule could not find its own module in the container, so its hooks may not run before other modules\' onModuleDestroy. Import QuitModule.forRoot() once in the root module.',
 } as const;

@@ -126,8 +126,9 @@ function getOn(agent: http.Agent, port: number, path: string) {
 
 describe.each(['express', 'fastify'])('kept-alive sockets during the drain (%s)', (platform) => {
   it('serves a request that arrives on an idle kept-alive socket after intake stopped, then closes that socket; closes the idle one cleanly', async () => {
-    // An idle grace well above what the steps below take, even on a slow machine.
-    const app = new Child(fixture('http-load.app'), { PLATFORM: platform, QUIT_OPTIONS: JSON.stringify({ http: { idleGraceMs: 1_000 } }) });
+    // Idleness counts from a socket's last byte: a grace well above what the steps below
+    // take from the first request on, even on a slow machine.
+    const app = new Child(fixture('http-load.app'), { PLATFORM: platform, QUIT_OPTIONS: JSON.stringify({ http: { idleGraceMs: 3_000 } }) });
     children.push(app);
     const port = await app.ready();
     const busy = new http.Agent({ keepAlive: true, maxSockets: 1 });

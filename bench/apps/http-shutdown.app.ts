@@ -1,7 +1,8 @@
 /**
  * The HTTP shutdown benchmark's app: `GET /slow?ms=` takes `ms` and then uses a "pool"
  * closed in `onModuleDestroy` (a request still running then fails with 500);
- * `GET /ping` is the trivial route for throughput. Prints `ready <port>`.
+ * `GET /ping` is the trivial route for throughput; `GET /heap` collects garbage and answers
+ * the heap used (bytes). Prints `ready <port>`.
  *
  * env: PLATFORM=express|fastify; VARIANT=
  * - nest: `enableShutdownHooks()` only
@@ -15,9 +16,20 @@ import { Controller, Get, Injectable, InternalServerErrorException, Module, Quer
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { GracefulShutdownModule, setupGracefulShutdown } from 'nestjs-graceful-shutdown';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { QuitModule, QuitService } from '../../lib/index.js';
 
 const variant = process.env.VARIANT ?? 'nest';
+
+v8.setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+/** The heap in use once garbage is collected (twice: weak references die in the second). */
+export function heapUsedAfterGc(): number {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 @Injectable()
@@ -47,6 +59,11 @@ class BenchController {
   @Get('ping')
   ping(): string {
     return 'pong';
+  }
+
+  @Get('heap')
+  heap(): string {
+    return String(heapUsedAfterGc());
   }
 }
 

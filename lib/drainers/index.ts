@@ -20,7 +20,7 @@ export type DrainerFinder = (ctx: DrainerContext) => void;
 
 const httpFinder: DrainerFinder = ({ httpHost, options, add }) => {
   const server = httpHost?.httpAdapter?.getHttpServer?.();
-  if (server) add(new HttpDrainer(server, options.http.idleGraceMs));
+  if (server) add(new HttpDrainer(server, options.http.idleGraceMs, options.logger));
 };
 
 /** One finder per transport: a new transport is a new file and a line here. */

@@ -126,9 +126,13 @@ export class Load {
         s.on('error', () => resolve(undefined)); // ECONNREFUSED once the listener is gone
         s.once('connect', () => resolve(s));
       });
+    // One session shared by the streams: only the first loop to find it gone opens the next.
     const current = async () => {
-      const s = await session;
-      if (!session || !s || s.closed || s.destroyed) session = connect();
+      if (!session) session = connect();
+      const mine = session;
+      const s = await mine;
+      if (s && !s.closed && !s.destroyed) return s;
+      if (session === mine) session = connect();
       return session;
     };
     const loop = async () => {

@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { QuitMessages } from '../lib/quit.messages.js';
+import { expectedContract, MICROSERVICES_GAPS } from './helpers/internals-contract.js';
 import { Child } from './helpers/child.js';
 import { get } from './helpers/http.js';
 import { freePort } from './helpers/ports.js';
@@ -37,13 +38,18 @@ interface Prepared {
   quit: string;
 }
 
+/**
+ * `microservices`: the installed @nestjs/microservices version and the reaches into it that
+ * are genuinely not there (test/helpers/internals-contract.ts says what the module does
+ * instead); null: not installed.
+ */
 const CONSUMERS = [
-  { name: 'cjs-nest11-express', module: 'commonjs', nest: '11.2.10', adapter: 'express', grpc: true },
-  { name: 'cjs-nest11-fastify', module: 'commonjs', nest: '11.1.4', adapter: 'fastify', grpc: true },
-  { name: 'esm-nest12-express', module: 'module', nest: '12.5.1', adapter: 'express', grpc: true },
-  { name: 'esm-nest12-fastify', module: 'module', nest: '12.0.1', adapter: 'fastify', grpc: true },
-  { name: 'cjs-nest11-express-minimal', module: 'commonjs', nest: '11.0.0', adapter: 'express', grpc: false },
-] as const;
+  { name: 'cjs-nest11-express', module: 'commonjs', nest: '11.2.10', adapter: 'express', grpc: true, microservices: { version: '11.2.6', gaps: ['runner', 'handleRequest'] } },
+  { name: 'cjs-nest11-fastify', module: 'commonjs', nest: '11.1.4', adapter: 'fastify', grpc: true, microservices: { version: '11.1.4', gaps: ['runner', 'handleRequest', 'openSockets'] } },
+  { name: 'esm-nest12-express', module: 'module', nest: '12.5.1', adapter: 'express', grpc: true, microservices: { version: '12.1.1', gaps: [] } },
+  { name: 'esm-nest12-fastify', module: 'module', nest: '12.0.1', adapter: 'fastify', grpc: true, microservices: { version: '12.0.1', gaps: ['runner', 'handleRequest', 'openSockets'] } },
+  { name: 'cjs-nest11-express-minimal', module: 'commonjs', nest: '11.0.0', adapter: 'express', grpc: false, microservices: null },
+] as const satisfies ReadonlyArray<{ [key: string]: unknown; microservices: { version: string; gaps: ReadonlyArray<keyof typeof MICROSERVICES_GAPS> } | null }>;
 
 /** The optional peers of the package: none may be needed by an app that does not use it. */
 const OPTIONAL_PEERS = ['@nestjs/microservices', '@grpc/grpc-js', '@nestjs/schedule', '@nestjs/bullmq', 'bullmq', '@nestjs/terminus'];
@@ -158,7 +164,7 @@ async function inFlight(app: Child, port: number) {
   return { request };
 }
 
-describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ name, module, nest, grpc: hybrid }) => {
+describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ name, module, nest, grpc: hybrid, microservices }) => {
   // The gRPC cases exist only for an app that has the microservices peer: not run, not skipped.
   const itWithGrpc = hybrid ? it : () => undefined;
   it('has the packed package installed from its tarball, and compiles with its public types under strict settings', () => {
@@ -179,6 +185,24 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
     if (module === 'commonjs') expect(main).toContain('require("nestjs-quit")');
     else expect(main).toMatch(/^import \{[^}]*\} from 'nestjs-quit';$/m);
     expect(existsSync(path.join(c.dir, 'dist', 'src', 'public-types.js'))).toBe(true);
+  });
+
+  it(`the internals contract (lib/internals/contract.ts), from the installed ${module === 'commonjs' ? 'CommonJS' : 'ESM'} build: every reach of every library installed here is found, except those this version does not have; the others are reported absent`, async () => {
+    const { dir } = consumer(name);
+    const result = await run(dir, [path.join('src', 'contract.mjs')]);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.output.trim().split('\n').at(-1)!);
+    expect(report.build).toBe(module === 'commonjs' ? 'cjs' : 'esm');
+    expect(report.versions).toEqual({
+      '@nestjs/core': nest,
+      '@nestjs/microservices': microservices?.version ?? null,
+      '@grpc/grpc-js': hybrid ? '1.14.7' : null,
+      '@nestjs/websockets': null,
+    });
+    // No consumer installs a broker client or a WebSocket adapter.
+    expect(report.libraries).toEqual(
+      expectedContract({ microservices: microservices ? [...microservices.gaps] : undefined, grpc: hybrid, brokers: false, websockets: false }),
+    );
   });
 
   it('resolves require() to the CommonJS build and import to the ESM build', async () => {

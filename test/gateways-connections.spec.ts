@@ -218,6 +218,32 @@ describe('tapMessageHandlers', () => {
     thrower.emit('message');
     expect(log.slice(3)).toEqual(['end 2', 'caught']);
   });
+
+  it('ends every handler that returns the same frozen object, and never writes on it', async () => {
+    const log: string[] = [];
+    const { client, adapter } = adapterWith(log);
+    tapMessageHandlers(adapter, () => () => log.push('end'));
+    const pong = Object.freeze({ toString: () => 'pong' });
+    const handler = () => pong;
+    adapter.bindMessageHandlers(client, [{ message: 'm', callback: handler }], transform);
+    expect(() => {
+      client.emit('message', 'a');
+      client.emit('message', 'b');
+    }).not.toThrow();
+    await new Promise((r) => setImmediate(r));
+    expect(log).toEqual(['reply pong', 'end', 'reply pong', 'end']);
+    expect(Reflect.ownKeys(pong)).toEqual(['toString']);
+
+    // An adapter that never hands the result to `transform`: ended once the result is seen.
+    const silent = new EventEmitter();
+    const custom: NestWsAdapter = { create: () => undefined, bindMessageHandlers: (c, handlers) => void (c as EventEmitter).on('message', () => handlers[0].callback()) };
+    tapMessageHandlers(custom, () => () => log.push('end custom'));
+    custom.bindMessageHandlers(silent, [{ message: 'm', callback: handler }], transform);
+    silent.emit('message');
+    silent.emit('message');
+    await new Promise((r) => setImmediate(r));
+    expect(log.slice(4)).toEqual(['end custom', 'end custom']);
+  });
 });
 
 describe('gatewaysFinder without the adapter seam', () => {

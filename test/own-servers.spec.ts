@@ -41,6 +41,22 @@ describe('drainerForServer: the drainer of each kind of server', () => {
     expect(drainerForServer(new WebSocketServer({ noServer: true }), options)!.name).toBe('ws');
   });
 
+  it('a grpc-js Server: the report names its connections, not a call count it cannot know', async () => {
+    const server = new grpc.Server();
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),
+    );
+    const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 5_000, (error) => (error ? reject(error) : resolve())));
+    const drainer = drainerForServer(server, options)!;
+    expect(drainer.pending()).toEqual([]); // not stopped yet: nothing to say
+    drainer.stopIntake();
+    expect([drainer.name, drainer.pending()]).toEqual([`grpc:${port}`, [`grpc:${port}: 1 connection(s) open`]]);
+    client.close();
+    await drainer.drain();
+    expect(drainer.pending()).toEqual([`grpc:${port}: 0 connection(s) open`]);
+  });
+
   it('a closer, a shutdowner, a function or anything else is not a server', () => {
     for (const value of [{ close() {} }, { shutdown() {} }, () => undefined, null, 'http', 3000, {}]) {
       expect(drainerForServer(value, options)).toBeUndefined();

@@ -159,6 +159,41 @@ describe('QuitService.onQuit(server) in a Nest app', () => {
     expect(quit.report).toMatchObject({ ok: true, pending: [] });
   });
 
+  it('a ws WebSocketServer: a burst of messages gets every reply before the 1001, and a chatty client does not hold the drain', async () => {
+    const { quit, events } = await start({ phaseTimeouts: { transports: 5_000 } });
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    cleanup.push(() => wss.close());
+    await new Promise((resolve) => wss.once('listening', resolve));
+    const port = (wss.address() as net.AddressInfo).port;
+    // Replies 100 ms after each message, except to "tick" (no reply).
+    wss.on('connection', (socket) => socket.on('message', (data) => String(data) !== 'tick' && setTimeout(() => socket.send(`re ${String(data)}`), 100)));
+    quit.onQuit(wss);
+    const open = async () => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+      const log: string[] = [];
+      ws.on('message', (data) => log.push(String(data)));
+      const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+      await new Promise((resolve) => ws.once('open', resolve));
+      return { ws, log, closed };
+    };
+    const burst = await open();
+    const chatty = await open();
+    const ticker = setInterval(() => chatty.ws.readyState === WebSocket.OPEN && chatty.ws.send('tick'), 50);
+    cleanup.push(() => clearInterval(ticker));
+    // Ticking longer than idleGraceMs (250) before the drain: never idle under the old refresh rule.
+    await new Promise((r) => setTimeout(r, 400));
+    for (const m of ['a', 'b', 'c']) burst.ws.send(m);
+    await new Promise((r) => setTimeout(r, 20));
+
+    await app!.close();
+    app = undefined;
+    expect([await burst.closed, burst.log]).toEqual([1001, ['re a', 're b', 're c']]);
+    expect(await chatty.closed).toBe(1001);
+    expect(events).toContain(`drained ws:${port}`);
+    expect(events).not.toContain(`drained ws:${port} forced`);
+    expect(quit.report).toMatchObject({ ok: true, pending: [] });
+  });
+
   it('an unregistered server is not drained; closers and functions are still hooks', async () => {
     const { quit, events, nestPort } = await start();
     const server = http.createServer();

@@ -194,6 +194,84 @@ describe('QuitService.onQuit(server) in a Nest app', () => {
     expect(quit.report).toMatchObject({ ok: true, pending: [] });
   });
 
+  it('a server registered while the transports phase drains is drained at once, in that phase; one registered after it is refused', async () => {
+    const { quit, events, nestPort } = await start();
+    // Holds the phase open: its connection is waited for until the client ends it.
+    const holder = net.createServer();
+    cleanup.push(() => holder.close());
+    quit.onQuit(holder, { name: 'holder' });
+    const holderClient = net.connect(await listen(holder), '127.0.0.1');
+    await new Promise((resolve) => holderClient.once('connect', resolve));
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    cleanup.push(() => wss.close());
+    await new Promise((resolve) => wss.once('listening', resolve));
+    const ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as net.AddressInfo).port}`);
+    await new Promise((resolve) => ws.once('open', resolve));
+    const late = net.createServer();
+    let refusal: unknown;
+    quit.onQuit(function lateRegistration() {
+      try {
+        quit.onQuit(late, { name: 'late' });
+      } catch (error) {
+        refusal = error;
+      }
+    });
+
+    const closing = app!.close();
+    while (!events.includes(`drained http:${nestPort}`)) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50));
+    quit.onQuit(wss, { name: 'joined' });
+    expect(await new Promise((resolve) => ws.once('close', (code) => resolve(code)))).toBe(1001);
+    while (!events.includes('drained joined')) await new Promise((r) => setTimeout(r, 10));
+    expect(events).not.toContain('drained holder'); // still the transports phase
+    holderClient.end();
+    await closing;
+    app = undefined;
+    expect(events).toEqual([
+      `intake-stopped http:${nestPort}`,
+      'intake-stopped holder',
+      `drained http:${nestPort}`,
+      'intake-stopped joined',
+      'drained joined',
+      'drained holder',
+      'hook lateRegistration',
+    ]);
+    expect(refusal).toEqual(new Error(QuitMessages.serverAfterTransports('late')));
+    expect(late.listenerCount('connection')).toBe(0);
+    expect(quit.report).toMatchObject({ ok: true, pending: [] });
+  });
+
+  it('unregistering a server takes off every listener the module put on it', async () => {
+    const { quit } = await start();
+    const server = net.createServer();
+    cleanup.push(() => server.close());
+    const port = await listen(server);
+    const accepted = new Promise<net.Socket>((resolve) => server.on('connection', resolve));
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    cleanup.push(() => wss.close());
+    await new Promise((resolve) => wss.once('listening', resolve));
+    const counts = () => ({ net: server.listenerCount('connection'), ws: wss.listenerCount('connection') });
+    const before = counts();
+    const offNet = quit.onQuit(server, { name: 'named net' });
+    const offWs = quit.onQuit(wss);
+    const client = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => client.once('connect', resolve));
+    const ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as net.AddressInfo).port}`);
+    await new Promise((resolve) => ws.once('open', resolve));
+    const [socket] = [...wss.clients];
+    const serverSide = await accepted;
+    const closeListeners = serverSide.listenerCount('close');
+    expect(counts()).toEqual({ net: before.net + 1, ws: before.ws + 1 });
+    expect([socket.listenerCount('message'), Object.prototype.hasOwnProperty.call(socket, 'send')]).toEqual([1, true]);
+    offNet();
+    offWs();
+    expect(counts()).toEqual(before);
+    expect(serverSide.listenerCount('close')).toBe(closeListeners - 1);
+    expect([socket.listenerCount('message'), Object.prototype.hasOwnProperty.call(socket, 'send')]).toEqual([0, false]);
+    client.destroy();
+    ws.terminate();
+  });
+
   it('an unregistered server is not drained; closers and functions are still hooks', async () => {
     const { quit, events, nestPort } = await start();
     const server = http.createServer();

@@ -82,7 +82,7 @@ export class QuitService {
   onQuit(handler: QuitHandler | OwnServer, options?: OnQuitOptions): Unregister {
     const drainer = ownServerDrainer(handler, options, this.#core.options);
     if (!drainer) return this.#core.hooks.add(handler as QuitHandler, options);
-    return this.#core.addDrainer(drainer);
+    return this.#core.addDrainer(drainer, true);
   }
 
   /**

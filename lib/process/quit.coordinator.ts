@@ -140,11 +140,12 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
   /**
    * Adds a drainer for the transports phase; returns what takes it out again (a server the
    * app unregisters) and disposes of it. Once the shutdown has begun: drained in the
-   * transports phase if that phase still waits for its drains; refused once it is over.
+   * transports phase if that phase still waits for its drains; once it is over, a server
+   * the app registers (`own`) is refused, with the error for `QuitService.onQuit`.
    */
-  addDrainer(drainer: TransportDrainer): () => void {
+  addDrainer(drainer: TransportDrainer, own = false): () => void {
     const pipeline = this.pipeline;
-    if (pipeline && !pipeline.joinTransports(drainer) && pipeline.transports !== 'before') {
+    if (pipeline && !pipeline.joinTransports(drainer) && pipeline.transports !== 'before' && own) {
       drainer.dispose?.();
       throw new Error(QuitMessages.serverAfterTransports(drainer.name));
     }

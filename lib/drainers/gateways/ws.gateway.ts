@@ -166,6 +166,8 @@ export function rawWsKind(graceMs: number): GatewayKind<WsServer, RawWsClient> {
     draining() {
       // Once: the units open now and those the drain still accepts all end by then.
       cutoff ??= setTimeout(() => [...followed.values()].forEach((f) => f.endAll()), graceMs);
+      // The drain itself keeps the process alive while sockets are open; this alone must not.
+      cutoff.unref?.();
     },
     dispose(server) {
       clearTimeout(cutoff);

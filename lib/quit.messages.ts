@@ -32,6 +32,8 @@ export const QuitMessages = {
     `QuitService.onQuit(${name}): expected a function, an object with close(), or an object with shutdown(signal).`,
   serverHookOption: (server: string, option: string) =>
     `QuitService.onQuit(server): option "${option}" is a quit hook's; a server (${server}) is drained in the transports phase, placed by transportOrder and bounded by phaseTimeouts.transports. Remove "${option}".`,
+  serverAfterTransports: (server: string) =>
+    `QuitService.onQuit(server): the transports phase of the shutdown is over, so nothing would drain this server (${server}). Register it before the shutdown, or close it yourself.`,
   serverName: (name: unknown) => `QuitService.onQuit(server): option "name" must be a non-empty string, got ${String(name)}.`,
   badWorkerName: (name: unknown) => `QuitService.trackWorker(): the name must be a non-empty string, got ${String(name)}.`,
   gatewaysNotWatched: () =>

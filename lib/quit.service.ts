@@ -74,12 +74,15 @@ export class QuitService {
    * A server the app made itself (`http`, `https`, `http2`, `net`, a `ws`
    * WebSocketServer, a grpc-js `Server`; listening or not yet) is not a hook: it is
    * drained in the transports phase exactly as the app's own server of that kind.
-   * @returns a function that unregisters the hook (or the server)
+   * Registered while that phase drains, it is drained at once; once the phase is over,
+   * registering one throws.
+   * @returns a function that unregisters the hook (or the server, taking off the
+   *   listeners the module put on it)
    */
   onQuit(handler: QuitHandler | OwnServer, options?: OnQuitOptions): Unregister {
     const drainer = ownServerDrainer(handler, options, this.#core.options);
     if (!drainer) return this.#core.hooks.add(handler as QuitHandler, options);
-    return this.#core.addDrainer(drainer);
+    return this.#core.addDrainer(drainer, true);
   }
 
   /**

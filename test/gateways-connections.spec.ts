@@ -9,6 +9,8 @@ import { EventEmitter } from 'node:events';
 import { Observable, of } from 'rxjs';
 import { PersistentConnections } from '../lib/drainers/connections/persistent-connections.js';
 import { isSubscription } from '../lib/drainers/gateways/graphql-ws.gateway.js';
+import { GatewayDrainer } from '../lib/drainers/gateways/gateway.drainer.js';
+import { rawWsKind, type WsServer } from '../lib/drainers/gateways/ws.gateway.js';
 import { tapMessageHandlers, type NestWsAdapter } from '../lib/internals/nest-websockets.js';
 
 interface Conn {
@@ -218,6 +220,32 @@ describe('tapMessageHandlers', () => {
     thrower.emit('message');
     expect(log.slice(3)).toEqual(['end 2', 'caught']);
   });
+
+  it('ends every handler that returns the same frozen object, and never writes on it', async () => {
+    const log: string[] = [];
+    const { client, adapter } = adapterWith(log);
+    tapMessageHandlers(adapter, () => () => log.push('end'));
+    const pong = Object.freeze({ toString: () => 'pong' });
+    const handler = () => pong;
+    adapter.bindMessageHandlers(client, [{ message: 'm', callback: handler }], transform);
+    expect(() => {
+      client.emit('message', 'a');
+      client.emit('message', 'b');
+    }).not.toThrow();
+    await new Promise((r) => setImmediate(r));
+    expect(log).toEqual(['reply pong', 'end', 'reply pong', 'end']);
+    expect(Reflect.ownKeys(pong)).toEqual(['toString']);
+
+    // An adapter that never hands the result to `transform`: ended once the result is seen.
+    const silent = new EventEmitter();
+    const custom: NestWsAdapter = { create: () => undefined, bindMessageHandlers: (c, handlers) => void (c as EventEmitter).on('message', () => handlers[0].callback()) };
+    tapMessageHandlers(custom, () => () => log.push('end custom'));
+    custom.bindMessageHandlers(silent, [{ message: 'm', callback: handler }], transform);
+    silent.emit('message');
+    silent.emit('message');
+    await new Promise((r) => setImmediate(r));
+    expect(log.slice(4)).toEqual(['end custom', 'end custom']);
+  });
 });
 
 describe('gatewaysFinder without the adapter seam', () => {
@@ -254,5 +282,100 @@ describe('gatewaysFinder without the adapter seam', () => {
     expect(closes).toEqual([[1001, 'going away']]);
     expect(added[0].pending()).toEqual([]);
     server.close();
+  });
+});
+
+describe('rawWsKind: a ws server the app registered, one unit of work per message', () => {
+  const GRACE = 250;
+
+  class FakeSocket extends EventEmitter {
+    readyState = 1;
+    sent: unknown[] = [];
+    closedWith?: number;
+    send(data: unknown) {
+      this.sent.push(data);
+    }
+    close(code?: number) {
+      this.closedWith = code;
+      this.readyState = 2;
+    }
+    terminate() {
+      this.readyState = 3;
+    }
+  }
+
+  function serverWith(...sockets: FakeSocket[]) {
+    const server = Object.assign(new EventEmitter(), { clients: new Set(sockets), handleUpgrade: () => undefined });
+    const drainer = new GatewayDrainer(rawWsKind(GRACE), server as unknown as WsServer);
+    return { server, drainer };
+  }
+
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it('counts a burst as one unit per message, and each reply ends the oldest: 1001 after the last reply', () => {
+    jest.useFakeTimers();
+    const a = new FakeSocket();
+    const { drainer } = serverWith(a);
+    for (let i = 0; i < 3; i++) a.emit('message', `m${i}`);
+    void drainer.drain();
+    expect(drainer.pending()).toEqual(['ws: 3 message(s) in flight, 1 connection(s) open']);
+    a.send('r0');
+    a.send('r1');
+    expect([a.closedWith, drainer.pending()]).toEqual([undefined, ['ws: 1 message(s) in flight, 1 connection(s) open']]);
+    a.send('r2');
+    expect(a.closedWith).toBe(1001);
+  });
+
+  it('ends a message without reply idleGraceMs after it came; a send on an idle socket ends nothing', () => {
+    jest.useFakeTimers();
+    const a = new FakeSocket();
+    const b = new FakeSocket();
+    const { drainer } = serverWith(a, b);
+    b.send('broadcast before anything came'); // no unit open: nothing to end
+    a.emit('message', 'fire and forget');
+    jest.advanceTimersByTime(100);
+    void drainer.drain();
+    expect([a.closedWith, b.closedWith]).toEqual([undefined, 1001]);
+    jest.advanceTimersByTime(GRACE - 100 - 1);
+    expect(a.closedWith).toBeUndefined();
+    jest.advanceTimersByTime(1);
+    expect(a.closedWith).toBe(1001);
+  });
+
+  it('a client that sends more often than idleGraceMs, never answered, gets its 1001 idleGraceMs into the drain', async () => {
+    jest.useFakeTimers();
+    const a = new FakeSocket();
+    const { drainer } = serverWith(a);
+    let drained = false;
+    a.emit('message', 'tick');
+    void drainer.drain().then(() => (drained = true));
+    let ticks = 0;
+    // Every 100 ms, for up to 2 s (the old rule: refreshed for ever, held until the phase timeout).
+    while (a.closedWith === undefined && ticks < 20) {
+      jest.advanceTimersByTime(100);
+      ticks++;
+      if (a.closedWith === undefined) a.emit('message', 'tick');
+    }
+    expect([a.closedWith, ticks]).toEqual([1001, Math.ceil(GRACE / 100)]);
+    a.readyState = 3;
+    a.emit('close');
+    await Promise.resolve();
+    expect([drained, drainer.pending()]).toEqual([true, []]);
+  });
+
+  it('dispose takes the connection listener, the message listener and the send wrapper off again', () => {
+    jest.useFakeTimers();
+    const a = new FakeSocket();
+    const { server, drainer } = serverWith(a);
+    const before = { connection: server.listenerCount('connection'), message: a.listenerCount('message'), close: a.listenerCount('close') };
+    expect(before).toEqual({ connection: 1, message: 1, close: 2 });
+    expect(Object.prototype.hasOwnProperty.call(a, 'send')).toBe(true);
+    a.emit('message', 'pending');
+    drainer.dispose();
+    expect({ connection: server.listenerCount('connection'), message: a.listenerCount('message'), close: a.listenerCount('close') }).toEqual({ connection: 0, message: 0, close: 0 });
+    expect(Object.prototype.hasOwnProperty.call(a, 'send')).toBe(false);
+    expect(jest.getTimerCount()).toBe(0);
   });
 });

@@ -41,6 +41,22 @@ describe('drainerForServer: the drainer of each kind of server', () => {
     expect(drainerForServer(new WebSocketServer({ noServer: true }), options)!.name).toBe('ws');
   });
 
+  it('a grpc-js Server: the report names its connections, not a call count it cannot know', async () => {
+    const server = new grpc.Server();
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),
+    );
+    const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 5_000, (error) => (error ? reject(error) : resolve())));
+    const drainer = drainerForServer(server, options)!;
+    expect(drainer.pending()).toEqual([]); // not stopped yet: nothing to say
+    drainer.stopIntake();
+    expect([drainer.name, drainer.pending()]).toEqual([`grpc:${port}`, [`grpc:${port}: 1 connection(s) open`]]);
+    client.close();
+    await drainer.drain();
+    expect(drainer.pending()).toEqual([`grpc:${port}: 0 connection(s) open`]);
+  });
+
   it('a closer, a shutdowner, a function or anything else is not a server', () => {
     for (const value of [{ close() {} }, { shutdown() {} }, () => undefined, null, 'http', 3000, {}]) {
       expect(drainerForServer(value, options)).toBeUndefined();
@@ -141,6 +157,119 @@ describe('QuitService.onQuit(server) in a Nest app', () => {
     expect(events).toContain(`drained ws:${port}`);
     expect(events).not.toContain(`drained ws:${port} forced`);
     expect(quit.report).toMatchObject({ ok: true, pending: [] });
+  });
+
+  it('a ws WebSocketServer: a burst of messages gets every reply before the 1001, and a chatty client does not hold the drain', async () => {
+    const { quit, events } = await start({ phaseTimeouts: { transports: 5_000 } });
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    cleanup.push(() => wss.close());
+    await new Promise((resolve) => wss.once('listening', resolve));
+    const port = (wss.address() as net.AddressInfo).port;
+    // Replies 100 ms after each message, except to "tick" (no reply).
+    wss.on('connection', (socket) => socket.on('message', (data) => String(data) !== 'tick' && setTimeout(() => socket.send(`re ${String(data)}`), 100)));
+    quit.onQuit(wss);
+    const open = async () => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+      const log: string[] = [];
+      ws.on('message', (data) => log.push(String(data)));
+      const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+      await new Promise((resolve) => ws.once('open', resolve));
+      return { ws, log, closed };
+    };
+    const burst = await open();
+    const chatty = await open();
+    const ticker = setInterval(() => chatty.ws.readyState === WebSocket.OPEN && chatty.ws.send('tick'), 50);
+    cleanup.push(() => clearInterval(ticker));
+    // Ticking longer than idleGraceMs (250) before the drain: never idle under the old refresh rule.
+    await new Promise((r) => setTimeout(r, 400));
+    for (const m of ['a', 'b', 'c']) burst.ws.send(m);
+    await new Promise((r) => setTimeout(r, 20));
+
+    await app!.close();
+    app = undefined;
+    expect([await burst.closed, burst.log]).toEqual([1001, ['re a', 're b', 're c']]);
+    expect(await chatty.closed).toBe(1001);
+    expect(events).toContain(`drained ws:${port}`);
+    expect(events).not.toContain(`drained ws:${port} forced`);
+    expect(quit.report).toMatchObject({ ok: true, pending: [] });
+  });
+
+  it('a server registered while the transports phase drains is drained at once, in that phase; one registered after it is refused', async () => {
+    const { quit, events, nestPort } = await start();
+    // Holds the phase open: its connection is waited for until the client ends it.
+    const holder = net.createServer();
+    cleanup.push(() => holder.close());
+    quit.onQuit(holder, { name: 'holder' });
+    const holderClient = net.connect(await listen(holder), '127.0.0.1');
+    await new Promise((resolve) => holderClient.once('connect', resolve));
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    cleanup.push(() => wss.close());
+    await new Promise((resolve) => wss.once('listening', resolve));
+    const ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as net.AddressInfo).port}`);
+    await new Promise((resolve) => ws.once('open', resolve));
+    const late = net.createServer();
+    let refusal: unknown;
+    quit.onQuit(function lateRegistration() {
+      try {
+        quit.onQuit(late, { name: 'late' });
+      } catch (error) {
+        refusal = error;
+      }
+    });
+
+    const closing = app!.close();
+    while (!events.includes(`drained http:${nestPort}`)) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50));
+    quit.onQuit(wss, { name: 'joined' });
+    expect(await new Promise((resolve) => ws.once('close', (code) => resolve(code)))).toBe(1001);
+    while (!events.includes('drained joined')) await new Promise((r) => setTimeout(r, 10));
+    expect(events).not.toContain('drained holder'); // still the transports phase
+    holderClient.end();
+    await closing;
+    app = undefined;
+    expect(events).toEqual([
+      `intake-stopped http:${nestPort}`,
+      'intake-stopped holder',
+      `drained http:${nestPort}`,
+      'intake-stopped joined',
+      'drained joined',
+      'drained holder',
+      'hook lateRegistration',
+    ]);
+    expect(refusal).toEqual(new Error(QuitMessages.serverAfterTransports('late')));
+    expect(late.listenerCount('connection')).toBe(0);
+    expect(quit.report).toMatchObject({ ok: true, pending: [] });
+  });
+
+  it('unregistering a server takes off every listener the module put on it', async () => {
+    const { quit } = await start();
+    const server = net.createServer();
+    cleanup.push(() => server.close());
+    const port = await listen(server);
+    const accepted = new Promise<net.Socket>((resolve) => server.on('connection', resolve));
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    cleanup.push(() => wss.close());
+    await new Promise((resolve) => wss.once('listening', resolve));
+    const counts = () => ({ net: server.listenerCount('connection'), ws: wss.listenerCount('connection') });
+    const before = counts();
+    const offNet = quit.onQuit(server, { name: 'named net' });
+    const offWs = quit.onQuit(wss);
+    const client = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => client.once('connect', resolve));
+    const ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as net.AddressInfo).port}`);
+    await new Promise((resolve) => ws.once('open', resolve));
+    const [socket] = [...wss.clients];
+    const serverSide = await accepted;
+    const closeListeners = serverSide.listenerCount('close');
+    expect(counts()).toEqual({ net: before.net + 1, ws: before.ws + 1 });
+    expect([socket.listenerCount('message'), Object.prototype.hasOwnProperty.call(socket, 'send')]).toEqual([1, true]);
+    offNet();
+    offWs();
+    expect(counts()).toEqual(before);
+    expect(serverSide.listenerCount('close')).toBe(closeListeners - 1);
+    expect([socket.listenerCount('message'), Object.prototype.hasOwnProperty.call(socket, 'send')]).toEqual([0, false]);
+    client.destroy();
+    ws.terminate();
   });
 
   it('an unregistered server is not drained; closers and functions are still hooks', async () => {

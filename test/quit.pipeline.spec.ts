@@ -36,12 +36,13 @@ function setup(options: QuitModuleOptions = {}, parts: { drainers?: TransportDra
 }
 
 /** A drainer whose drain ends only when told, and whose force-close can hang. */
-function drainer(opts: { forceHangs?: boolean } = {}): TransportDrainer {
+function drainer(opts: { forceHangs?: boolean; name?: string } = {}): TransportDrainer & { finish(): void } {
   let finish!: () => void;
   const drained = new Promise<void>((r) => (finish = r));
   return {
+    finish: () => finish(),
     transport: 'tcp',
-    name: 'tcp:test',
+    name: opts.name ?? 'tcp:test',
     stopIntake: () => undefined,
     drain: () => drained,
     forceClose: () => {
@@ -86,6 +87,26 @@ describe('QuitPipeline', () => {
     expect(events.filter((e) => e.startsWith('drained'))).toEqual(['drained tcp:test forced']);
     expect(report.pending).toEqual(['transports: tcp:test: 1 message(s) in flight']);
     expect(report.failures).toEqual([]);
+  });
+
+  it('a drainer that joins while the transports phase waits is stopped at once and waited for; after the phase none can join', async () => {
+    const first = drainer({ name: 'first' });
+    const late = drainer({ name: 'late' });
+    const { pipeline, events } = setup({ phaseTimeouts: { transports: 1_000 } }, { drainers: [first] });
+    expect([pipeline.joinTransports(late), pipeline.transports]).toEqual([false, 'before']);
+    const run = pipeline.run();
+    await jest.advanceTimersByTimeAsync(10);
+    expect(pipeline.transports).toBe('open');
+    expect(pipeline.joinTransports(late)).toBe(true);
+    await jest.advanceTimersByTimeAsync(10);
+    first.finish();
+    await jest.advanceTimersByTimeAsync(10);
+    expect(events.filter((e) => e.startsWith('phase.ended transports'))).toEqual([]); // still waiting for the late one
+    late.finish();
+    const report = await run;
+    expect(events.filter((e) => /intake-stopped|drained/.test(e))).toEqual(['intake-stopped first', 'intake-stopped late', 'drained first', 'drained late']);
+    expect(report).toMatchObject({ ok: true, pending: [] });
+    expect([pipeline.joinTransports(drainer({ name: 'too late' })), pipeline.transports]).toEqual([false, 'over']);
   });
 
   it('does not wait for ever on a force-close that hangs: reported after 1 s, the next phases still run', async () => {

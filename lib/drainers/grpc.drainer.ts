@@ -22,23 +22,30 @@ import { grpcServerOf, tapHandlers, type RpcStrategy } from '../internals/nest-m
 export class GrpcDrainer implements TransportDrainer {
   readonly transport = 'grpc' as const;
   private readonly calls = new InFlight();
-  private readonly counting: boolean;
+  /** Nest's handlers are counted: a call is in flight from its handler's start to its end. */
+  private counting = false;
   private server?: GrpcJsServer;
   private shutdown?: Promise<void>;
   private label = 'grpc';
 
-  constructor(private readonly strategy: RpcStrategy) {
-    this.counting = tapHandlers(strategy, () => this.calls.start());
+  /** `source` gives the grpc-js server once it exists (Nest creates it in `listen()`). */
+  constructor(private readonly source: () => GrpcJsServer | undefined) {}
+
+  /** Drains the grpc-js server of a Nest gRPC strategy, counting its handlers. */
+  static forStrategy(strategy: RpcStrategy): GrpcDrainer {
+    const drainer = new GrpcDrainer(() => grpcServerOf(strategy));
+    drainer.counting = tapHandlers(strategy, () => drainer.calls.start());
+    return drainer;
   }
 
   /**
    * Drains a grpc-js `Server` the app made itself (`quit.onQuit(server)`), the same way.
    * With no Nest strategy around it there is no handler to count: the drain is over when
-   * `tryShutdown()` has seen every connection close, i.e. every call end.
+   * `tryShutdown()` has seen every connection close, i.e. every call end, and the report
+   * names the connections still open.
    */
   static forServer(server: GrpcJsServer): GrpcDrainer {
-    // `grpcClient` is where `grpcServerOf` finds the server of a Nest strategy.
-    return new GrpcDrainer({ grpcClient: server, close: () => server.forceShutdown() } as RpcStrategy);
+    return new GrpcDrainer(() => server);
   }
 
   get name(): string {
@@ -47,7 +54,7 @@ export class GrpcDrainer implements TransportDrainer {
 
   stopIntake(): void {
     // Read now, not at discovery: Nest creates the grpc-js server in `listen()`.
-    const server = grpcServerOf(this.strategy);
+    const server = this.source();
     if (!server) return;
     this.server = server;
     const ports = grpcPorts(server);
@@ -65,8 +72,10 @@ export class GrpcDrainer implements TransportDrainer {
   }
 
   pending(): string[] {
-    const parts = [`${this.calls.size} call(s) in flight`];
+    // Without counted handlers there is no call count to give, only the connections.
+    const parts: string[] = [];
+    if (this.counting) parts.push(`${this.calls.size} call(s) in flight`);
     if (this.server) parts.push(`${grpcSessionCount(this.server)} connection(s) open`);
-    return [`${this.name}: ${parts.join(', ')}`];
+    return parts.length ? [`${this.name}: ${parts.join(', ')}`] : [];
   }
 }

@@ -21,12 +21,16 @@ import { FORCE_CLOSE_GRACE_MS } from './http.drainer.js';
  */
 export class NetDrainer implements TransportDrainer {
   readonly transport = 'tcp' as const;
-  private readonly sockets = new Set<Socket>();
+  /** Each open socket, with its 'close' listener (taken off by `dispose`). */
+  private readonly sockets = new Map<Socket, () => void>();
   private label = 'net';
   private empty?: () => void;
+  private readonly event: 'secureConnection' | 'connection';
+  private readonly onConnection = (socket: Socket) => this.track(socket);
 
   constructor(private readonly server: NetServer) {
-    server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: Socket) => this.track(socket));
+    this.event = server instanceof TlsServer ? 'secureConnection' : 'connection';
+    server.on(this.event, this.onConnection);
   }
 
   get name(): string {
@@ -48,11 +52,19 @@ export class NetDrainer implements TransportDrainer {
 
   async forceClose(): Promise<void> {
     this.empty = undefined;
-    const open = [...this.sockets];
+    const open = [...this.sockets.keys()];
     const closed = Promise.all(open.map((socket) => new Promise((resolve) => socket.once('close', resolve))));
     for (const socket of open) socket.end();
     await settleWithin(closed, FORCE_CLOSE_GRACE_MS);
-    for (const socket of this.sockets) socket.destroy();
+    for (const socket of this.sockets.keys()) socket.destroy();
+  }
+
+  /** Unregistered: the server and its sockets lose the listeners the drainer put on them. */
+  dispose(): void {
+    this.server.off(this.event, this.onConnection);
+    for (const [socket, onClose] of this.sockets) socket.off('close', onClose);
+    this.sockets.clear();
+    this.empty = undefined;
   }
 
   pending(): string[] {
@@ -60,11 +72,12 @@ export class NetDrainer implements TransportDrainer {
   }
 
   private track(socket: Socket): void {
-    this.sockets.add(socket);
-    socket.once('close', () => {
+    const onClose = () => {
       this.sockets.delete(socket);
       this.check();
-    });
+    };
+    this.sockets.set(socket, onClose);
+    socket.once('close', onClose);
   }
 
   private check(): void {

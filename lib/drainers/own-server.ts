@@ -58,6 +58,7 @@ export function renamed(drainer: TransportDrainer, name: () => string): Transpor
     drain: () => drainer.drain(),
     forceClose: () => drainer.forceClose(),
     pending: () => drainer.pending().map((line) => (line.startsWith(`${drainer.name}:`) ? `${name()}${line.slice(drainer.name.length)}` : line)),
+    ...(drainer.dispose ? { dispose: () => drainer.dispose!() } : {}),
   };
 }
 

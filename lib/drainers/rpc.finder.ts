@@ -37,7 +37,7 @@ export const rpcFinder: DrainerFinder = ({ modules, options, add, beginQuit }) =
 
 function drainerFor(strategy: RpcStrategy, closeNow: () => Promise<unknown>, ownClients: () => Socket[]): TransportDrainer {
   const kind = typeof strategy.transportId === 'number' ? (TRANSPORTS[strategy.transportId] ?? 'rpc') : 'rpc';
-  if (kind === 'grpc') return new GrpcDrainer(strategy);
+  if (kind === 'grpc') return GrpcDrainer.forStrategy(strategy);
   if (kind === 'tcp') return new TcpDrainer(strategy, closeNow, ownClients);
   const name = typeof strategy.transportId === 'symbol' ? (strategy.transportId.description ?? kind) : kind;
   const port = (strategy as { options?: { port?: unknown } }).options?.port;

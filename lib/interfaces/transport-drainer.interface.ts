@@ -18,4 +18,10 @@ export interface TransportDrainer {
   forceClose(): void | Promise<void>;
   /** What is still in flight, for the report (e.g. `http:3000: 3 requests`). */
   pending(): string[];
+  /**
+   * Takes off what the drainer attached to a server the app owns (its listeners, its
+   * wrappers): called when the app unregisters that server (`quit.onQuit(server)`'s
+   * returned function). Optional: a drainer that attaches nothing has none.
+   */
+  dispose?(): void;
 }

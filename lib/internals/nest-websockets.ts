@@ -112,8 +112,17 @@ export function tapServerCreation(adapter: NestWsAdapter, onServer: (server: unk
   return true;
 }
 
-/** Marks a handler's result with the function that claims its end, for the transform. */
-const CLAIM_END = Symbol('nestjs-quit:claim-end');
+/**
+ * The functions that claim the end of the handlers whose result is this object, in the
+ * order they returned it, for the transform. Kept aside rather than on the result: a frozen result (an
+ * `Object.freeze`d constant, an Immer draft) cannot take a property, and the same object
+ * may be the result of several handlers at once.
+ */
+const claims = new WeakMap<object, Array<() => () => void>>();
+
+function isClaimable(value: unknown): value is object {
+  return (typeof value === 'object' && value !== null) || typeof value === 'function';
+}
 
 /**
  * Makes `tap` see every gateway message handler the adapter runs, whatever the adapter:
@@ -134,9 +143,13 @@ export function tapMessageHandlers(adapter: NestWsAdapter, tap: MessageTap): boo
     }
     const tapped = handlers.map((handler) => ({ ...handler, callback: tapCallback(client, handler.callback, tap) }));
     const tappedTransform: Transform = (data) => {
-      const claim = (data as { [CLAIM_END]?: () => () => void } | null)?.[CLAIM_END];
       const out = transform(data);
-      if (typeof claim !== 'function' || !isObservable(out)) return out;
+      const queue = isClaimable(data) ? claims.get(data) : undefined;
+      if (!queue || !isObservable(out)) return out;
+      // Nest's adapters hand a handler's result to `transform` as soon as it returns: the
+      // newest claim on this object is that handler's.
+      const claim = queue.pop()!;
+      if (queue.length === 0) claims.delete(data as object);
       return (out as Observable<unknown>).pipe(finalize(claim()));
     };
     return original.call(this, client, tapped, tappedTransform);
@@ -161,21 +174,26 @@ function tapCallback(client: object, callback: MessageHandler['callback'], tap: 
       once();
       throw error;
     }
-    if ((typeof result === 'object' && result !== null) || typeof result === 'function') {
+    if (isClaimable(result)) {
+      const owned = result;
       let claimed = false;
-      Object.defineProperty(result, CLAIM_END, {
-        configurable: true,
-        value: () => {
-          claimed = true;
-          return once;
-        },
-      });
+      const claim = () => {
+        claimed = true;
+        return once;
+      };
+      const queue = claims.get(owned);
+      if (queue) queue.push(claim);
+      else claims.set(owned, [claim]);
       // Nest's adapters call `transform` with the result at once; one that does not gets
       // the end when the result settles.
       queueMicrotask(() => {
         if (claimed) return;
-        const then = (result as { then?: unknown }).then;
-        if (typeof then === 'function') (result as Promise<unknown>).then(once, once);
+        const left = claims.get(owned);
+        const i = left ? left.indexOf(claim) : -1;
+        if (i >= 0) left!.splice(i, 1);
+        if (left && left.length === 0) claims.delete(owned);
+        const then = (owned as { then?: unknown }).then;
+        if (typeof then === 'function') (owned as Promise<unknown>).then(once, once);
         else once();
       });
     } else {

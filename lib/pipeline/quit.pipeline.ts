@@ -58,6 +58,13 @@ export class QuitPipeline {
   private readonly failures: QuitFailure[] = [];
   /** The phase running now, with what it still waits for: a forced exit reports it. */
   private current?: { phase: QuitPhase; begin: number; pending: () => string[] };
+  /** Set while the transports phase still waits for its drains: takes a drainer registered meanwhile. */
+  private lateDrainer?: (drainer: TransportDrainer) => void;
+  /**
+   * Where the transports phase is for a drainer registered now: `before` it reads the
+   * drainer list, `open` while it still waits for its drains, `over` after that.
+   */
+  transports: 'before' | 'open' | 'over' = 'before';
 
   constructor(private readonly input: PipelineInput) {
     this.deadline = input.deadlineAt;
@@ -95,6 +102,19 @@ export class QuitPipeline {
     });
     await this.phase('hooks', options.phaseTimeouts.hooks, (budget) => this.runHooks(budget));
     return this.report();
+  }
+
+  /**
+   * A drainer registered once the shutdown has begun (`quit.onQuit(server)`): drained in
+   * the transports phase if that phase is still waiting for its drains (its intake stops
+   * now, the phase waits for it and force-closes it at its timeout). False when the phase
+   * is not waiting: not started yet (`transports` is `before`: the drainer list is read
+   * when it starts) or over.
+   */
+  joinTransports(drainer: TransportDrainer): boolean {
+    if (this.transports !== 'open' || !this.lateDrainer) return false;
+    this.lateDrainer(drainer);
+    return true;
   }
 
   /**
@@ -194,35 +214,60 @@ export class QuitPipeline {
       return d.transport !== 'http' && rpc >= 0 ? rpc : order.length;
     };
     const drainers = [...this.input.drainers].sort((a, b) => rank(a) - rank(b));
-    // Intake stops one transport after the other, in the declared order...
-    for (const d of drainers) {
+    const stop = async (d: TransportDrainer) => {
       try {
         await d.stopIntake();
       } catch (error) {
         this.fail('transports', d.name, QuitMessages.drainFailed(d.name), error);
       }
       this.input.emit({ type: 'transport.intake-stopped', transport: d.transport, name: d.name, at: Date.now() });
-    }
+    };
+    const open = new Set<TransportDrainer>();
+    const waits: Promise<void>[] = [];
+    const wait = (d: TransportDrainer) => {
+      open.add(d);
+      waits.push(
+        (async () => {
+          let error: unknown;
+          try {
+            await d.drain();
+          } catch (e) {
+            error = e ?? new Error('drain rejected');
+          }
+          // Force-closed already at the phase timeout: reported as such, not a second time.
+          if (!open.delete(d)) return;
+          if (error !== undefined) this.fail('transports', d.name, QuitMessages.drainFailed(d.name), error);
+          this.input.emit({ type: 'transport.drained', transport: d.transport, name: d.name, at: Date.now(), forced: false });
+        })(),
+      );
+    };
+    // One registered during the intake goes last in line; one registered later stops now and is waited for too.
+    let waiting = false;
+    this.lateDrainer = (d) => (waiting ? waits.push(stop(d).then(() => wait(d))) : drainers.push(d));
+    this.transports = 'open';
+    const close = () => {
+      this.lateDrainer = undefined;
+      this.transports = 'over';
+    };
+    // Intake stops one transport after the other, in the declared order...
+    for (const d of drainers) await stop(d);
     // ...but the work in flight is awaited together, so the phase lasts as long as
     // the slowest request or call, not the sum of them.
-    const open = new Set(drainers);
+    waiting = true;
     this.livePending(() => [...open].flatMap((d) => d.pending()));
-    const drained = Promise.all(
-      drainers.map(async (d) => {
-        let error: unknown;
-        try {
-          await d.drain();
-        } catch (e) {
-          error = e ?? new Error('drain rejected');
-        }
-        // Force-closed already at the phase timeout: reported as such, not a second time.
-        if (!open.delete(d)) return;
-        if (error !== undefined) this.fail('transports', d.name, QuitMessages.drainFailed(d.name), error);
-        this.input.emit({ type: 'transport.drained', transport: d.transport, name: d.name, at: Date.now(), forced: false });
-      }),
-    );
+    drainers.forEach(wait);
+    const drained = (async () => {
+      for (let seen = 0; seen < waits.length; ) {
+        const upTo = waits.length;
+        await Promise.all(waits.slice(seen, upTo));
+        seen = upTo;
+      }
+      // In the same turn as the last check: no drainer can join unwaited.
+      close();
+    })();
     // Stopping intake (a broker's confirmation) counts against the phase too.
     const inTime = await settleWithin(drained, phaseEnd - now());
+    close();
     if (inTime) return none;
     const left = [...open];
     open.clear();

@@ -73,6 +73,8 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
   readonly workers = new WorkerTracker(this.abort.signal);
   readonly hooks = new HookRegistry();
   private readonly drainers: TransportDrainer[] = [];
+  /** Unregistered while the transports phase drained them: disposed once it is over. */
+  private readonly afterTransports: TransportDrainer[] = [];
   private readonly sources: WorkerSource[] = [];
   private skipped = 0;
 
@@ -135,12 +137,28 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
     return this.running !== undefined || (this.init === 'done' && this.options.quitOnUncaughtError);
   }
 
-  /** Adds a drainer for the transports phase; returns what takes it out again (a server the app unregisters). */
-  addDrainer(drainer: TransportDrainer): () => void {
+  /**
+   * Adds a drainer for the transports phase; returns what takes it out again (a server the
+   * app unregisters) and disposes of it. Once the shutdown has begun: drained in the
+   * transports phase if that phase still waits for its drains; once it is over, a server
+   * the app registers (`own`) is refused, with the error for `QuitService.onQuit`.
+   */
+  addDrainer(drainer: TransportDrainer, own = false): () => void {
+    const pipeline = this.pipeline;
+    if (pipeline && !pipeline.joinTransports(drainer) && pipeline.transports !== 'before' && own) {
+      drainer.dispose?.();
+      throw new Error(QuitMessages.serverAfterTransports(drainer.name));
+    }
     this.drainers.push(drainer);
+    let removed = false;
     return () => {
+      if (removed) return;
+      removed = true;
       const i = this.drainers.indexOf(drainer);
       if (i >= 0) this.drainers.splice(i, 1);
+      // A drain under way still needs its listeners: they come off when it is over.
+      if (this.pipeline?.transports === 'open') this.afterTransports.push(drainer);
+      else drainer.dispose?.();
     };
   }
 
@@ -335,6 +353,7 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
   }
 
   private onPipelineEvent(event: QuitEvent): void {
+    if (event.type === 'phase.ended' && event.phase === 'transports') this.afterTransports.splice(0).forEach((d) => d.dispose?.());
     this.events.next(event);
     // The pipeline ran out of the same deadline the timer measures: whichever sees it first ends an owned process.
     if (event.type === 'quit.deadline') this.onDeadline();

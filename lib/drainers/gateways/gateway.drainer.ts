@@ -18,6 +18,10 @@ export interface GatewayKind<S, C extends object> {
   port(server: S): number | undefined;
   /** Follows the handlers `conn` runs itself (a kind whose handlers are not Nest gateway handlers). */
   instrument?(conn: C, connections: PersistentConnections<C>): void;
+  /** The drain has started (called once per drain, before its goodbyes). */
+  draining?(): void;
+  /** Takes off whatever `follow`, `onClose` and `instrument` attached to the server and its connections. */
+  dispose?(server: S): void;
 }
 
 /**
@@ -81,11 +85,16 @@ export class GatewayDrainer<S, C extends object> implements TransportDrainer {
 
   stopIntake(): void {
     // From now on an idle connection gets its goodbye, and so does a new one.
-    this.drained ??= this.connections.drain();
+    this.startDrain();
   }
 
   drain(): Promise<void> {
-    return (this.drained ??= this.connections.drain());
+    return this.startDrain();
+  }
+
+  /** Unregistered (a server the app made itself): what was attached to it comes off. */
+  dispose(): void {
+    this.kind.dispose?.(this.server);
   }
 
   forceClose(): Promise<void> {
@@ -96,6 +105,14 @@ export class GatewayDrainer<S, C extends object> implements TransportDrainer {
     const { inFlight, size } = this.connections;
     if (size === 0) return [];
     return [inFlight > 0 ? `${this.name}: ${inFlight} message(s) in flight, ${size} connection(s) open` : `${this.name}: ${size} connection(s) open`];
+  }
+
+  private startDrain(): Promise<void> {
+    if (!this.drained) {
+      this.kind.draining?.();
+      this.drained = this.connections.drain();
+    }
+    return this.drained;
   }
 
   private open(conn: C): void {

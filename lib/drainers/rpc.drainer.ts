@@ -25,7 +25,8 @@ const INTAKE_CONFIRM_MS = 1_000;
 export class RpcDrainer implements TransportDrainer {
   protected readonly handlers = new InFlight();
   protected readonly counting: boolean;
-  private intakeUnconfirmed = false;
+  /** Whether the broker did not confirm the intake stop within `INTAKE_CONFIRM_MS`. */
+  protected intakeNotConfirmed = false;
   private readonly warned = new Set<string>();
   private log?: LoggerService;
   private unsaid: string[] = [];
@@ -70,7 +71,7 @@ export class RpcDrainer implements TransportDrainer {
   protected async stopBrokerIntake(stop: () => void | Promise<void>): Promise<void> {
     const stopping = Promise.resolve().then(stop);
     if (await settleWithin(stopping, INTAKE_CONFIRM_MS)) return stopping.then(() => undefined);
-    this.intakeUnconfirmed = true;
+    this.intakeNotConfirmed = true;
     stopping.catch(() => undefined); // too late to matter: the drain is under way
   }
 
@@ -83,12 +84,7 @@ export class RpcDrainer implements TransportDrainer {
   }
 
   pending(): string[] {
-    return [`${this.name}: ${this.handlers.size} message(s) in flight${this.intakeUnconfirmed ? ', intake stop not confirmed' : ''}`];
-  }
-
-  /** Whether the broker did not confirm the intake stop within `INTAKE_CONFIRM_MS`. */
-  protected get intakeNotConfirmed(): boolean {
-    return this.intakeUnconfirmed;
+    return [`${this.name}: ${this.handlers.size} message(s) in flight${this.intakeNotConfirmed ? ', intake stop not confirmed' : ''}`];
   }
 
   /** A handler starts; returns its end. */

@@ -1,19 +1,12 @@
 import type { Socket } from 'node:net';
-import type { TransportKind } from '../interfaces/quit-options.interface.js';
 import type { TransportDrainer } from '../interfaces/transport-drainer.interface.js';
 import type { DrainerFinder } from './index.js';
 import { GrpcDrainer } from './grpc.drainer.js';
 import { intakes } from './rpc-intake.js';
 import { TcpDrainer } from './rpc-tcp.drainer.js';
 import { RpcDrainer, takeOverClose } from './rpc.drainer.js';
-import { ownTcpClientSockets, type RpcStrategy } from '../internals/nest-microservices.js';
+import { nestTransportOf, ownTcpClientSockets, type RpcStrategy } from '../internals/nest-microservices.js';
 import { RmqDrainer } from './rpc-rmq.drainer.js';
-
-/**
- * The values of Nest's `Transport` enum (stable since Nest 6), written out because
- * `@nestjs/microservices` is an optional peer and must not be imported here.
- */
-const TRANSPORTS: Record<number, TransportKind> = { 0: 'tcp', 1: 'redis', 2: 'nats', 3: 'mqtt', 4: 'grpc', 5: 'rmq', 6: 'kafka' };
 
 /**
  * Finds every microservice server of the app without a line in `main.ts`: Nest emits
@@ -36,7 +29,7 @@ export const rpcFinder: DrainerFinder = ({ modules, options, add, beginQuit }) =
 };
 
 function drainerFor(strategy: RpcStrategy, closeNow: () => Promise<unknown>, ownClients: () => Socket[]): TransportDrainer {
-  const kind = typeof strategy.transportId === 'number' ? (TRANSPORTS[strategy.transportId] ?? 'rpc') : 'rpc';
+  const kind = nestTransportOf(strategy) ?? 'rpc';
   if (kind === 'grpc') return new GrpcDrainer(strategy);
   if (kind === 'tcp') return new TcpDrainer(strategy, closeNow, ownClients);
   const name = typeof strategy.transportId === 'symbol' ? (strategy.transportId.description ?? kind) : kind;

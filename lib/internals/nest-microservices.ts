@@ -9,7 +9,19 @@
  * The types are structural on purpose: the package is an optional peer, so nothing here
  * may import it, not even its types.
  */
+import type { TransportKind } from '../interfaces/quit-options.interface.js';
 import type { GrpcJsServer } from './grpc-js.js';
+
+/**
+ * The values of Nest's `Transport` enum (stable since Nest 6), written out because the
+ * package must not be imported; a custom strategy's `transportId` is a symbol or absent.
+ */
+const NEST_TRANSPORTS: Readonly<Record<number, TransportKind>> = { 0: 'tcp', 1: 'redis', 2: 'nats', 3: 'mqtt', 4: 'grpc', 5: 'rmq', 6: 'kafka' };
+
+/** Which of Nest's built-in transports a strategy is (its `transportId`); undefined for a custom one. */
+export function nestTransportOf(strategy: RpcStrategy): TransportKind | undefined {
+  return typeof strategy.transportId === 'number' ? NEST_TRANSPORTS[strategy.transportId] : undefined;
+}
 
 /** What the drainers use of a Nest microservice server strategy (`Server` and its subclasses). */
 export interface RpcStrategy {
@@ -180,7 +192,6 @@ export function handlerPatterns(strategy: RpcStrategy): string[] {
 /** What the Kafka drain uses of a kafkajs `Consumer` (public API, kafkajs 2.2.4). */
 export interface KafkaConsumer {
   pause(topics: Array<{ topic: string }>): void;
-  stop?(): Promise<void>;
 }
 
 /** A TCP message's net socket, from the `TcpContext` Nest gives its handler (public `getSocketRef()`, then `TcpSocket#netSocket`). */

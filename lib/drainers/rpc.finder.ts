@@ -5,24 +5,17 @@ import { GrpcDrainer } from './grpc.drainer.js';
 import { intakes } from './rpc-intake.js';
 import { TcpDrainer } from './rpc-tcp.drainer.js';
 import { RpcDrainer, takeOverClose } from './rpc.drainer.js';
-import { nestTransportOf, ownTcpClientSockets, type RpcStrategy } from '../internals/nest-microservices.js';
+import { nestTransportOf, onRpcTargets, ownTcpClientSockets, type RpcStrategy } from '../internals/nest-microservices.js';
 import { RmqDrainer } from './rpc-rmq.drainer.js';
 
 /**
- * Finds every microservice server of the app without a line in `main.ts`: Nest emits
- * each server strategy, hybrid (`connectMicroservice`) and standalone
- * (`createMicroservice`), on the modules container's RPC target registry, a
- * `ReplaySubject`: the ones created before bootstrap are replayed at once, one
- * connected later arrives later, and gets its drainer then.
+ * Finds every microservice server of the app without a line in `main.ts` (see
+ * `onRpcTargets`): the ones created before bootstrap at once, one connected later gets
+ * its drainer then.
  */
 export const rpcFinder: DrainerFinder = ({ modules, options, add, beginQuit }) => {
-  const registry = (modules as { getRpcTargetRegistry?(): { subscribe(next: (target: unknown) => void): unknown } })
-    .getRpcTargetRegistry?.();
-  const seen = new WeakSet<object>();
-  registry?.subscribe((target) => {
-    if (!isStrategy(target) || seen.has(target)) return;
-    seen.add(target);
-    const drainer = drainerFor(target, takeOverClose(target, beginQuit), () => ownTcpClientSockets(modules));
+  onRpcTargets(modules, (strategy) => {
+    const drainer = drainerFor(strategy, takeOverClose(strategy, beginQuit), () => ownTcpClientSockets(modules));
     if (drainer instanceof RpcDrainer) drainer.logger = options.logger;
     add(drainer);
   });
@@ -37,8 +30,4 @@ function drainerFor(strategy: RpcStrategy, closeNow: () => Promise<unknown>, own
   const label = port === undefined ? name : `${name}:${String(port)}`;
   if (kind === 'rmq') return new RmqDrainer(strategy, closeNow, label);
   return new RpcDrainer(strategy, kind, closeNow, intakes[kind], label);
-}
-
-function isStrategy(target: unknown): target is RpcStrategy {
-  return typeof target === 'object' && target !== null && typeof (target as RpcStrategy).close === 'function';
 }

@@ -11,7 +11,7 @@
 import { nestTransportOf, type RpcStrategy } from './nest-microservices.js';
 
 // The gRPC server of a Nest strategy is read where every other Nest microservices reach is.
-export { grpcServerOf, type RpcStrategy } from './nest-microservices.js';
+export { grpcServerOf, onRpcTargets, type RpcStrategy } from './nest-microservices.js';
 
 /** The fully qualified name of the standard health service. */
 export const HEALTH_SERVICE = 'grpc.health.v1.Health';

@@ -31,6 +31,28 @@ export interface RpcStrategy {
   on?(event: string, callback: (...args: any[]) => void): unknown;
 }
 
+/**
+ * Calls `onTarget` once for every microservice server strategy of the app: Nest emits
+ * each one, hybrid (`connectMicroservice`) and standalone (`createMicroservice`), on the
+ * modules container's RPC target registry (`ModulesContainer#getRpcTargetRegistry()`,
+ * @nestjs/core 11.1.4+), a `ReplaySubject`: the ones created before the call are replayed
+ * at once, one connected later arrives then. Does nothing when the registry is not there.
+ */
+export function onRpcTargets(modules: unknown, onTarget: (strategy: RpcStrategy) => void): void {
+  const registry = (modules as { getRpcTargetRegistry?(): { subscribe?(next: (target: unknown) => void): unknown } } | null)?.getRpcTargetRegistry?.();
+  if (typeof registry?.subscribe !== 'function') return;
+  const seen = new WeakSet<object>();
+  registry.subscribe((target) => {
+    if (!isStrategy(target) || seen.has(target)) return;
+    seen.add(target);
+    onTarget(target);
+  });
+}
+
+function isStrategy(target: unknown): target is RpcStrategy {
+  return typeof target === 'object' && target !== null && typeof (target as RpcStrategy).close === 'function';
+}
+
 /** Called when a message handler starts; returns the function that marks its end. */
 export type HandlerTap = (context: unknown) => () => void;
 

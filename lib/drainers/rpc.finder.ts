@@ -5,7 +5,7 @@ import { GrpcDrainer } from './grpc.drainer.js';
 import { intakes } from './rpc-intake.js';
 import { TcpDrainer } from './rpc-tcp.drainer.js';
 import { RpcDrainer, takeOverClose } from './rpc.drainer.js';
-import { nestTransportOf, onRpcTargets, ownTcpClientSockets, type RpcStrategy } from '../internals/nest-microservices.js';
+import { nestTransportOf, onRpcTargets, ownTcpClientSockets, rpcOptionsPort, type RpcStrategy } from '../internals/nest-microservices.js';
 import { RmqDrainer } from './rpc-rmq.drainer.js';
 
 /**
@@ -26,7 +26,7 @@ function drainerFor(strategy: RpcStrategy, closeNow: () => Promise<unknown>, own
   if (kind === 'grpc') return new GrpcDrainer(strategy);
   if (kind === 'tcp') return new TcpDrainer(strategy, closeNow, ownClients);
   const name = typeof strategy.transportId === 'symbol' ? (strategy.transportId.description ?? kind) : kind;
-  const port = (strategy as { options?: { port?: unknown } }).options?.port;
+  const port = rpcOptionsPort(strategy);
   const label = port === undefined ? name : `${name}:${String(port)}`;
   if (kind === 'rmq') return new RmqDrainer(strategy, closeNow, label);
   return new RpcDrainer(strategy, kind, closeNow, intakes[kind], label);

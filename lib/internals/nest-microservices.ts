@@ -53,6 +53,16 @@ function isStrategy(target: unknown): target is RpcStrategy {
   return typeof target === 'object' && target !== null && typeof (target as RpcStrategy).close === 'function';
 }
 
+/**
+ * The port in a strategy's options (the protected `Server#options`, which every built-in
+ * server keeps), for its name in the report; undefined when there is none.
+ */
+export function rpcOptionsPort(strategy: RpcStrategy): number | string | undefined {
+  const options = (strategy as { options?: unknown }).options;
+  const port = typeof options === 'object' && options !== null ? (options as { port?: unknown }).port : undefined;
+  return typeof port === 'number' || typeof port === 'string' ? port : undefined;
+}
+
 /** Called when a message handler starts; returns the function that marks its end. */
 export type HandlerTap = (context: unknown) => () => void;
 

@@ -70,13 +70,10 @@ export class TcpDrainer extends RpcDrainer {
     if (this.listener?.listening) this.listener.close();
     for (const socket of tcpOpenSockets(this.strategy)) this.track(socket);
     const own = new Set(this.ownClients().map((c) => `${c.localAddress}:${c.localPort}`));
+    this.isOwn = (socket) => own.has(`${socket.remoteAddress}:${socket.remotePort}`);
     for (const socket of this.tracked) {
-      if (own.has(`${socket.remoteAddress}:${socket.remotePort}`)) {
-        // Not waited for: its client is this process, which closes it with Nest's close().
-        this.connections.closed(socket);
-      } else {
-        socket.pause();
-      }
+      if (this.isOwn(socket)) this.connections.closed(socket);
+      else socket.pause();
     }
     // From here a connection with nothing in flight says goodbye.
     this.drained = this.connections.drain();
@@ -99,6 +96,7 @@ export class TcpDrainer extends RpcDrainer {
   protected override onHandler(context: unknown): () => void {
     const end = super.onHandler(context);
     const socket = tcpNetSocketOf(context);
+    if (socket) this.track(socket);
     const counted = socket !== undefined && this.connections.begin(socket);
     if (!counted) return end;
     let ended = false;
@@ -113,6 +111,9 @@ export class TcpDrainer extends RpcDrainer {
 
   /** A frame was read on `socket`: its connection is busy until the frame's handler has started (or it had none). */
   private read(socket: Socket): () => void {
+    // A connection accepted before the drainer was made, on a Nest without `openSockets`
+    // (12.0, 11.1): first seen here.
+    this.track(socket);
     const counted = this.connections.begin(socket);
     let done = false;
     return () => {
@@ -123,14 +124,20 @@ export class TcpDrainer extends RpcDrainer {
   }
 
   private readonly tracked = new Set<Socket>();
+  /**
+   * From the intake stop: whether a connection is the app's own. Not waited for: its client
+   * is this process, which closes it with Nest's close().
+   */
+  private isOwn?: (socket: Socket) => boolean;
 
+  /** Follows a connection, with the listener that reports its close; wherever it first becomes known. */
   private track(socket: Socket): void {
     if (this.tracked.has(socket) || socket.destroyed) return;
     this.tracked.add(socket);
-    this.connections.add(socket);
     socket.once('close', () => {
       this.tracked.delete(socket);
       this.connections.closed(socket);
     });
+    if (!this.isOwn?.(socket)) this.connections.add(socket);
   }
 }

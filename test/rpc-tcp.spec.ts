@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { ClientTCP, ServerTCP } from '@nestjs/microservices';
 import type { AddressInfo, Socket } from 'node:net';
 import { firstValueFrom } from 'rxjs';
-import { TcpDrainer } from '../lib/drainers/rpc-tcp.drainer.js';
+import { TcpDrainer, tcpConnectionKey } from '../lib/drainers/rpc-tcp.drainer.js';
 import type { RpcStrategy } from '../lib/internals/nest-microservices.js';
 
 /**
@@ -72,5 +72,45 @@ describe('TcpDrainer', () => {
     // Before the fix the connection had no close listener: the drain waited for the phase timeout.
     expect(await within(drained, 10_000)).toBe(true);
     expect(drainer.pending()).toEqual([`${drainer.name}: 0 request(s) in flight, 0 connection(s) open`]);
+  });
+
+  it("keeps serving the app's own client on a server listening on :: (the server sees ::ffff:127.0.0.1, the client 127.0.0.1), and drains the other connections", async () => {
+    const { clients, drainer } = await setUp(
+      new ServerTCP({ host: '::', port: 0 }),
+      async (port) => [await connect(port), await connect(port)],
+      ([own]) => () => [netSocketOf(own)],
+    );
+    const [own, other] = clients;
+    const [ownSocket, otherSocket] = [netSocketOf(own), netSocketOf(other)];
+    expect([ownSocket.localAddress, ownSocket.remoteAddress]).toEqual(['127.0.0.1', '127.0.0.1']);
+    drainer.stopIntake();
+    // The other connection had nothing in flight: it got its FIN, and the drain is over once it closed.
+    expect(await within(drainer.drain(), 10_000)).toBe(true);
+    expect(otherSocket.destroyed).toBe(true);
+    // The app's own connection is neither paused nor ended: a call through it is answered.
+    expect(await within(firstValueFrom(own.send('fast', 2)).then((n) => expect(n).toBe(4)), 10_000)).toBe(true);
+    expect(ownSocket.destroyed).toBe(false);
+    expect(netSocketOf(own)).toBe(ownSocket);
+  });
+});
+
+describe('tcpConnectionKey', () => {
+  const server = { localAddress: '::ffff:127.0.0.1', localPort: 3001, remoteAddress: '::ffff:127.0.0.1', remotePort: 50123 };
+  const client = { localAddress: '127.0.0.1', localPort: 50123, remoteAddress: '127.0.0.1', remotePort: 3001 };
+
+  it('is the same from both ends of one connection, IPv4-mapped or not', () => {
+    expect(tcpConnectionKey(server, 'server')).toBe(tcpConnectionKey(client, 'client'));
+    expect(tcpConnectionKey({ ...server, localAddress: '::FFFF:127.0.0.1', remoteAddress: '127.0.0.1' }, 'server')).toBe(tcpConnectionKey(client, 'client'));
+    const v6 = { localAddress: '::1', localPort: 3001, remoteAddress: '::1', remotePort: 50123 };
+    expect(tcpConnectionKey(v6, 'server')).toBe(tcpConnectionKey({ ...v6, localPort: 50123, remotePort: 3001 }, 'client'));
+  });
+
+  it('differs for another connection: another client port, another server port, another host', () => {
+    const key = tcpConnectionKey(client, 'client');
+    expect(tcpConnectionKey({ ...server, remotePort: 50124 }, 'server')).not.toBe(key);
+    expect(tcpConnectionKey({ ...server, localPort: 3002 }, 'server')).not.toBe(key);
+    expect(tcpConnectionKey({ ...server, remoteAddress: '::ffff:10.0.0.7' }, 'server')).not.toBe(key);
+    // The client's end read as a server's is another connection (the ports swap).
+    expect(tcpConnectionKey(client, 'server')).not.toBe(key);
   });
 });

@@ -69,8 +69,8 @@ export class TcpDrainer extends RpcDrainer {
     markTcpClosing(this.strategy);
     if (this.listener?.listening) this.listener.close();
     for (const socket of tcpOpenSockets(this.strategy)) this.track(socket);
-    const own = new Set(this.ownClients().map((c) => `${c.localAddress}:${c.localPort}`));
-    this.isOwn = (socket) => own.has(`${socket.remoteAddress}:${socket.remotePort}`);
+    const own = new Set(this.ownClients().map((c) => tcpConnectionKey(c, 'client')));
+    this.isOwn = (socket) => own.has(tcpConnectionKey(socket, 'server'));
     for (const socket of this.tracked) {
       if (this.isOwn(socket)) this.connections.closed(socket);
       else socket.pause();
@@ -140,4 +140,24 @@ export class TcpDrainer extends RpcDrainer {
     });
     if (!this.isOwn?.(socket)) this.connections.add(socket);
   }
+}
+
+/** The endpoints of a TCP connection, as either end sees them. */
+type Endpoints = Pick<Socket, 'localAddress' | 'localPort' | 'remoteAddress' | 'remotePort'>;
+
+/**
+ * One key per TCP connection, the same from its client's end and its server's end: the
+ * client's address and port, then the server's. An IPv4-mapped IPv6 address is written
+ * as IPv4: a server listening on `::` sees `::ffff:127.0.0.1` where its client, connected
+ * to 127.0.0.1, sees `127.0.0.1`.
+ */
+export function tcpConnectionKey(socket: Endpoints, end: 'client' | 'server'): string {
+  const local = `${ipv4(socket.localAddress)}|${socket.localPort}`;
+  const remote = `${ipv4(socket.remoteAddress)}|${socket.remotePort}`;
+  return end === 'client' ? `${local} ${remote}` : `${remote} ${local}`;
+}
+
+function ipv4(address: string | undefined): string | undefined {
+  const mapped = address && /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  return mapped ? mapped[1] : address;
 }

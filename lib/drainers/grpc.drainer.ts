@@ -22,7 +22,8 @@ import { grpcServerOf, tapHandlers, type RpcStrategy } from '../internals/nest-m
 export class GrpcDrainer implements TransportDrainer {
   readonly transport = 'grpc' as const;
   private readonly calls = new InFlight();
-  private readonly counting: boolean;
+  /** Whether the calls in flight are counted (see `RpcDrainer#counting`). */
+  readonly counting: boolean;
   private server?: GrpcJsServer;
   private shutdown?: Promise<void>;
   private label = 'grpc';
@@ -65,7 +66,7 @@ export class GrpcDrainer implements TransportDrainer {
   }
 
   pending(): string[] {
-    const parts = [`${this.calls.size} call(s) in flight`];
+    const parts = [this.counting ? `${this.calls.size} call(s) in flight` : 'calls in flight not counted'];
     if (this.server) parts.push(`${grpcSessionCount(this.server)} connection(s) open`);
     return [`${this.name}: ${parts.join(', ')}`];
   }

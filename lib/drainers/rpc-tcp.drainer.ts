@@ -90,7 +90,7 @@ export class TcpDrainer extends RpcDrainer {
   }
 
   override pending(): string[] {
-    return [`${this.name}: ${this.handlers.size} request(s) in flight, ${this.connections.size} connection(s) open`];
+    return [`${this.name}: ${this.inFlight('request')}, ${this.connections.size} connection(s) open`];
   }
 
   protected override onHandler(context: unknown): () => void {

@@ -1,5 +1,4 @@
 import type { Socket } from 'node:net';
-import type { TransportDrainer } from '../interfaces/transport-drainer.interface.js';
 import type { DrainerFinder } from './index.js';
 import { GrpcDrainer } from './grpc.drainer.js';
 import { intakes } from './rpc-intake.js';
@@ -7,6 +6,7 @@ import { TcpDrainer } from './rpc-tcp.drainer.js';
 import { RpcDrainer, takeOverClose } from './rpc.drainer.js';
 import { nestTransportOf, onRpcTargets, ownTcpClientSockets, rpcOptionsPort, type RpcStrategy } from '../internals/nest-microservices.js';
 import { RmqDrainer } from './rpc-rmq.drainer.js';
+import { QuitMessages } from '../quit.messages.js';
 
 /**
  * Finds every microservice server of the app without a line in `main.ts` (see
@@ -17,11 +17,12 @@ export const rpcFinder: DrainerFinder = ({ modules, options, add, beginQuit }) =
   onRpcTargets(modules, (strategy) => {
     const drainer = drainerFor(strategy, takeOverClose(strategy, beginQuit), () => ownTcpClientSockets(modules));
     if (drainer instanceof RpcDrainer) drainer.logger = options.logger;
+    if (!drainer.counting) options.logger?.warn(QuitMessages.rpcHandlersNotCounted(drainer.name, drainer.transport));
     add(drainer);
   });
 };
 
-function drainerFor(strategy: RpcStrategy, closeNow: () => Promise<unknown>, ownClients: () => Socket[]): TransportDrainer {
+function drainerFor(strategy: RpcStrategy, closeNow: () => Promise<unknown>, ownClients: () => Socket[]): RpcDrainer | GrpcDrainer {
   const kind = nestTransportOf(strategy) ?? 'rpc';
   if (kind === 'grpc') return new GrpcDrainer(strategy);
   if (kind === 'tcp') return new TcpDrainer(strategy, closeNow, ownClients);

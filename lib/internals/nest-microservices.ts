@@ -2,9 +2,10 @@
  * Every reach past the public API of `@nestjs/microservices`, read in 12.1.1
  * (`server/server.js`, `server-grpc.js`, `server-tcp.js`, `server-nats.js`, `server-rmq.js`,
  * `server-mqtt.js`, `server-redis.js`, `server-kafka.js`, `helpers/tcp-socket.js`) and
- * 11.2.6 (the processing hook slots). Every reach is probed and degrades to "not found"
- * (undefined, false, an empty list) rather than throwing; the drainer then warns once and
- * loses that one step, never the shutdown.
+ * 11.2.6 (the processing hook slots; 11.1.4 and 12.0.1 for `ServerTCP` without `openSockets`),
+ * and the RPC target registry of @nestjs/core's `ModulesContainer` (12.5.1, 11.2.10). Every
+ * reach is probed and degrades to "not found" (undefined, false, an empty list) rather
+ * than throwing; the drainer then warns once and loses that one step, never the shutdown.
  *
  * The types are structural on purpose: the package is an optional peer, so nothing here
  * may import it, not even its types.

@@ -40,6 +40,14 @@ export const QuitMessages = {
     'nestjs-quit could not watch the WebSocket adapter (ApplicationConfig#getIoAdapter / adapter.create changed?): only gateways with a @WebSocketServer() property or on the HTTP server (platform-ws) are drained.',
   gatewayHandlersNotCounted: () =>
     'nestjs-quit could not wrap the WebSocket adapter\'s bindMessageHandlers: gateway messages in flight are not waited for; their connections get the goodbye as soon as the drain starts.',
+  rpcHandlersNotCounted: (name: string, transport: string) =>
+    `${name}: nestjs-quit found neither Server#runWithProcessingHooks nor the processing hook slots on this @nestjs/microservices ${transport} server, so its handlers in flight are not counted: ${
+      transport === 'grpc'
+        ? 'the drain still waits for grpc-js to end every call (tryShutdown), but cannot say how many calls are in flight.'
+        : transport === 'tcp'
+          ? "the drain waits for each connection only until Nest's handleMessage has returned for the frames it read; a handler still running then is cut off by Nest's close()."
+          : "the drain does not wait for them, and Nest's close() cuts off those still running."
+    }`,
   uncaughtError: (origin: string) => (origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'),
   uncaughtDuringShutdown: (origin: string, message: string) =>
     `${origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'} during the shutdown (recorded; the drain goes on, the exit will be non-zero): ${message}`,

@@ -84,6 +84,19 @@ describe('PersistentConnections', () => {
     expect(conns.begin({ id: 'unknown' })).toBe(false);
   });
 
+  it('refuses handlers on a connection it does not follow (never added, or closed), before the drain too, and keeps no entry for it', async () => {
+    const { log, conns } = recorder();
+    const a = { id: 'a' };
+    expect(conns.begin({ id: 'unknown' })).toBe(false);
+    conns.add(a);
+    conns.closed(a);
+    expect(conns.begin(a)).toBe(false);
+    expect([conns.size, conns.inFlight]).toEqual([0, 0]);
+    // Nothing left that no close listener would ever report: the drain is over at once.
+    expect(await settled(conns.drain())).toBe(true);
+    expect(log).toEqual([]);
+  });
+
   it('stops waiting for the handlers of a connection the peer dropped', async () => {
     const { conns } = recorder();
     const a = { id: 'a' };

@@ -400,13 +400,15 @@ describe("when a library's internals moved (unit: a strategy without the fields 
       'tcp: ServerTCP#handleMessage not found: connections are not drained one by one',
       'tcp: ServerTCP#unwrap() gave no net.Server: new connections are not refused',
     ]);
+    // These bare strategies have no handler seam either: the pending lines say so (the
+    // warning for that comes from the finder, at discovery: test/rpc-finder.spec.ts).
     expect(drainers.map((d) => d.pending())).toEqual([
-      ['rmq: 0 message(s) in flight'],
-      ['nats: 0 message(s) in flight'],
-      ['mqtt: 0 message(s) in flight'],
-      ['redis: 0 message(s) in flight'],
-      ['kafka: 0 message(s) in flight'],
-      ['tcp: 0 request(s) in flight, 0 connection(s) open'],
+      ['rmq: messages in flight not counted'],
+      ['nats: messages in flight not counted'],
+      ['mqtt: messages in flight not counted'],
+      ['redis: messages in flight not counted'],
+      ['kafka: messages in flight not counted'],
+      ['tcp: requests in flight not counted, 0 connection(s) open'],
     ]);
   });
 });

@@ -22,8 +22,14 @@ import { grpcServerOf, tapHandlers, type RpcStrategy } from '../internals/nest-m
 export class GrpcDrainer implements TransportDrainer {
   readonly transport = 'grpc' as const;
   private readonly calls = new InFlight();
-  /** Nest's handlers are counted: a call is in flight from its handler's start to its end. */
-  private counting = false;
+  /**
+   * Nest's handlers are counted: a call is in flight from its handler's start to its end.
+   * False for an own server (nothing to count) and for a Nest strategy without the seam
+   * (the finder warns; the report says the calls were not counted).
+   */
+  counting = false;
+  /** A Nest strategy whose handlers could not be counted. */
+  private uncounted = false;
   private server?: GrpcJsServer;
   private shutdown?: Promise<void>;
   private label = 'grpc';
@@ -35,6 +41,7 @@ export class GrpcDrainer implements TransportDrainer {
   static forStrategy(strategy: RpcStrategy): GrpcDrainer {
     const drainer = new GrpcDrainer(() => grpcServerOf(strategy));
     drainer.counting = tapHandlers(strategy, () => drainer.calls.start());
+    drainer.uncounted = !drainer.counting;
     return drainer;
   }
 
@@ -72,9 +79,10 @@ export class GrpcDrainer implements TransportDrainer {
   }
 
   pending(): string[] {
-    // Without counted handlers there is no call count to give, only the connections.
+    // An own server has no call count to give, only its connections.
     const parts: string[] = [];
     if (this.counting) parts.push(`${this.calls.size} call(s) in flight`);
+    else if (this.uncounted) parts.push('calls in flight not counted');
     if (this.server) parts.push(`${grpcSessionCount(this.server)} connection(s) open`);
     return parts.length ? [`${this.name}: ${parts.join(', ')}`] : [];
   }

@@ -52,7 +52,7 @@ export class RmqDrainer extends RpcDrainer {
   }
 
   override pending(): string[] {
-    const parts = [`${this.handlers.size} message(s) in flight`];
+    const parts = [this.inFlight('message')];
     const unconfirmed = this.publishes?.pending ?? 0;
     if (unconfirmed) parts.push(`${unconfirmed} repl(ies) not confirmed by the broker`);
     if (this.lostReplies) parts.push(`${this.lostReplies} repl(ies) lost`);

@@ -69,14 +69,11 @@ export class TcpDrainer extends RpcDrainer {
     markTcpClosing(this.strategy);
     if (this.listener?.listening) this.listener.close();
     for (const socket of tcpOpenSockets(this.strategy)) this.track(socket);
-    const own = new Set(this.ownClients().map((c) => `${c.localAddress}:${c.localPort}`));
+    const own = new Set(this.ownClients().map((c) => tcpConnectionKey(c, 'client')));
+    this.isOwn = (socket) => own.has(tcpConnectionKey(socket, 'server'));
     for (const socket of this.tracked) {
-      if (own.has(`${socket.remoteAddress}:${socket.remotePort}`)) {
-        // Not waited for: its client is this process, which closes it with Nest's close().
-        this.connections.closed(socket);
-      } else {
-        socket.pause();
-      }
+      if (this.isOwn(socket)) this.connections.closed(socket);
+      else socket.pause();
     }
     // From here a connection with nothing in flight says goodbye.
     this.drained = this.connections.drain();
@@ -93,12 +90,13 @@ export class TcpDrainer extends RpcDrainer {
   }
 
   override pending(): string[] {
-    return [`${this.name}: ${this.handlers.size} request(s) in flight, ${this.connections.size} connection(s) open`];
+    return [`${this.name}: ${this.inFlight('request')}, ${this.connections.size} connection(s) open`];
   }
 
   protected override onHandler(context: unknown): () => void {
     const end = super.onHandler(context);
     const socket = tcpNetSocketOf(context);
+    if (socket) this.track(socket);
     const counted = socket !== undefined && this.connections.begin(socket);
     if (!counted) return end;
     let ended = false;
@@ -113,6 +111,9 @@ export class TcpDrainer extends RpcDrainer {
 
   /** A frame was read on `socket`: its connection is busy until the frame's handler has started (or it had none). */
   private read(socket: Socket): () => void {
+    // A connection accepted before the drainer was made, on a Nest without `openSockets`
+    // (12.0, 11.1): first seen here.
+    this.track(socket);
     const counted = this.connections.begin(socket);
     let done = false;
     return () => {
@@ -123,14 +124,40 @@ export class TcpDrainer extends RpcDrainer {
   }
 
   private readonly tracked = new Set<Socket>();
+  /**
+   * From the intake stop: whether a connection is the app's own. Not waited for: its client
+   * is this process, which closes it with Nest's close().
+   */
+  private isOwn?: (socket: Socket) => boolean;
 
+  /** Follows a connection, with the listener that reports its close; wherever it first becomes known. */
   private track(socket: Socket): void {
     if (this.tracked.has(socket) || socket.destroyed) return;
     this.tracked.add(socket);
-    this.connections.add(socket);
     socket.once('close', () => {
       this.tracked.delete(socket);
       this.connections.closed(socket);
     });
+    if (!this.isOwn?.(socket)) this.connections.add(socket);
   }
+}
+
+/** The endpoints of a TCP connection, as either end sees them. */
+type Endpoints = Pick<Socket, 'localAddress' | 'localPort' | 'remoteAddress' | 'remotePort'>;
+
+/**
+ * One key per TCP connection, the same from its client's end and its server's end: the
+ * client's address and port, then the server's. An IPv4-mapped IPv6 address is written
+ * as IPv4: a server listening on `::` sees `::ffff:127.0.0.1` where its client, connected
+ * to 127.0.0.1, sees `127.0.0.1`.
+ */
+export function tcpConnectionKey(socket: Endpoints, end: 'client' | 'server'): string {
+  const local = `${ipv4(socket.localAddress)}|${socket.localPort}`;
+  const remote = `${ipv4(socket.remoteAddress)}|${socket.remotePort}`;
+  return end === 'client' ? `${local} ${remote}` : `${remote} ${local}`;
+}
+
+function ipv4(address: string | undefined): string | undefined {
+  const mapped = address && /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  return mapped ? mapped[1] : address;
 }

@@ -20,12 +20,19 @@ const INTAKE_CONFIRM_MS = 1_000;
  * handlers in flight. Intake stops with the transport's own API where there is one
  * (`intakes`); a transport without one keeps delivering, and what it delivers is
  * counted and awaited too. At the phase timeout the strategy is closed, which cuts off
- * what is still running; the report says how many handlers that was.
+ * what is still running; the report says how many handlers that was. On a Nest with
+ * neither seam the handlers cannot be counted: the finder warns at discovery, and the
+ * drain does not wait for them.
  */
 export class RpcDrainer implements TransportDrainer {
   protected readonly handlers = new InFlight();
-  protected readonly counting: boolean;
-  private intakeUnconfirmed = false;
+  /**
+   * Whether the handlers in flight are counted (`tapHandlers` found a seam). When not, the
+   * finder warns at discovery and `pending()` says so: the drain cannot wait for them.
+   */
+  readonly counting: boolean;
+  /** Whether the broker did not confirm the intake stop within `INTAKE_CONFIRM_MS`. */
+  protected intakeNotConfirmed = false;
   private readonly warned = new Set<string>();
   private log?: LoggerService;
   private unsaid: string[] = [];
@@ -70,7 +77,7 @@ export class RpcDrainer implements TransportDrainer {
   protected async stopBrokerIntake(stop: () => void | Promise<void>): Promise<void> {
     const stopping = Promise.resolve().then(stop);
     if (await settleWithin(stopping, INTAKE_CONFIRM_MS)) return stopping.then(() => undefined);
-    this.intakeUnconfirmed = true;
+    this.intakeNotConfirmed = true;
     stopping.catch(() => undefined); // too late to matter: the drain is under way
   }
 
@@ -83,12 +90,12 @@ export class RpcDrainer implements TransportDrainer {
   }
 
   pending(): string[] {
-    return [`${this.name}: ${this.handlers.size} message(s) in flight${this.intakeUnconfirmed ? ', intake stop not confirmed' : ''}`];
+    return [`${this.name}: ${this.inFlight('message')}${this.intakeNotConfirmed ? ', intake stop not confirmed' : ''}`];
   }
 
-  /** Whether the broker did not confirm the intake stop within `INTAKE_CONFIRM_MS`. */
-  protected get intakeNotConfirmed(): boolean {
-    return this.intakeUnconfirmed;
+  /** `3 message(s) in flight`, or that they are not counted. */
+  protected inFlight(unit: string): string {
+    return this.counting ? `${this.handlers.size} ${unit}(s) in flight` : `${unit}s in flight not counted`;
   }
 
   /** A handler starts; returns its end. */

@@ -1,51 +1,34 @@
 import type { Socket } from 'node:net';
-import type { TransportKind } from '../interfaces/quit-options.interface.js';
-import type { TransportDrainer } from '../interfaces/transport-drainer.interface.js';
 import type { DrainerFinder } from './index.js';
 import { GrpcDrainer } from './grpc.drainer.js';
 import { intakes } from './rpc-intake.js';
 import { TcpDrainer } from './rpc-tcp.drainer.js';
 import { RpcDrainer, takeOverClose } from './rpc.drainer.js';
-import { ownTcpClientSockets, type RpcStrategy } from '../internals/nest-microservices.js';
+import { nestTransportOf, onRpcTargets, ownTcpClientSockets, rpcOptionsPort, type RpcStrategy } from '../internals/nest-microservices.js';
 import { RmqDrainer } from './rpc-rmq.drainer.js';
+import { QuitMessages } from '../quit.messages.js';
 
 /**
- * The values of Nest's `Transport` enum (stable since Nest 6), written out because
- * `@nestjs/microservices` is an optional peer and must not be imported here.
- */
-const TRANSPORTS: Record<number, TransportKind> = { 0: 'tcp', 1: 'redis', 2: 'nats', 3: 'mqtt', 4: 'grpc', 5: 'rmq', 6: 'kafka' };
-
-/**
- * Finds every microservice server of the app without a line in `main.ts`: Nest emits
- * each server strategy, hybrid (`connectMicroservice`) and standalone
- * (`createMicroservice`), on the modules container's RPC target registry, a
- * `ReplaySubject`: the ones created before bootstrap are replayed at once, one
- * connected later arrives later, and gets its drainer then.
+ * Finds every microservice server of the app without a line in `main.ts` (see
+ * `onRpcTargets`): the ones created before bootstrap at once, one connected later gets
+ * its drainer then.
  */
 export const rpcFinder: DrainerFinder = ({ modules, options, add, beginQuit }) => {
-  const registry = (modules as { getRpcTargetRegistry?(): { subscribe(next: (target: unknown) => void): unknown } })
-    .getRpcTargetRegistry?.();
-  const seen = new WeakSet<object>();
-  registry?.subscribe((target) => {
-    if (!isStrategy(target) || seen.has(target)) return;
-    seen.add(target);
-    const drainer = drainerFor(target, takeOverClose(target, beginQuit), () => ownTcpClientSockets(modules));
+  onRpcTargets(modules, (strategy) => {
+    const drainer = drainerFor(strategy, takeOverClose(strategy, beginQuit), () => ownTcpClientSockets(modules));
     if (drainer instanceof RpcDrainer) drainer.logger = options.logger;
+    if (!drainer.counting) options.logger?.warn(QuitMessages.rpcHandlersNotCounted(drainer.name, drainer.transport));
     add(drainer);
   });
 };
 
-function drainerFor(strategy: RpcStrategy, closeNow: () => Promise<unknown>, ownClients: () => Socket[]): TransportDrainer {
-  const kind = typeof strategy.transportId === 'number' ? (TRANSPORTS[strategy.transportId] ?? 'rpc') : 'rpc';
+function drainerFor(strategy: RpcStrategy, closeNow: () => Promise<unknown>, ownClients: () => Socket[]): RpcDrainer | GrpcDrainer {
+  const kind = nestTransportOf(strategy) ?? 'rpc';
   if (kind === 'grpc') return GrpcDrainer.forStrategy(strategy);
   if (kind === 'tcp') return new TcpDrainer(strategy, closeNow, ownClients);
   const name = typeof strategy.transportId === 'symbol' ? (strategy.transportId.description ?? kind) : kind;
-  const port = (strategy as { options?: { port?: unknown } }).options?.port;
+  const port = rpcOptionsPort(strategy);
   const label = port === undefined ? name : `${name}:${String(port)}`;
   if (kind === 'rmq') return new RmqDrainer(strategy, closeNow, label);
   return new RpcDrainer(strategy, kind, closeNow, intakes[kind], label);
-}
-
-function isStrategy(target: unknown): target is RpcStrategy {
-  return typeof target === 'object' && target !== null && typeof (target as RpcStrategy).close === 'function';
 }

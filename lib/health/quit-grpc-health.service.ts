@@ -7,6 +7,7 @@ import {
   grpcServiceNames,
   isGrpcStrategy,
   loadGrpcHealthCheck,
+  onRpcTargets,
   type GrpcAddService,
   type GrpcHealthCheckPackage,
   type RpcStrategy,
@@ -56,13 +57,8 @@ export class QuitGrpcHealth implements OnModuleInit, OnApplicationBootstrap {
     if (!this.pkg) return;
     this.quit.signal.addEventListener('abort', () => this.servers.forEach((s) => s.quit()), { once: true });
     // Every microservice server, hybrid or standalone, created before bootstrap or after.
-    const registry = (this.modules as { getRpcTargetRegistry?(): { subscribe(next: (target: unknown) => void): unknown } })
-      .getRpcTargetRegistry?.();
-    const seen = new WeakSet<object>();
-    registry?.subscribe((target) => {
-      if (!isGrpcStrategy(target) || seen.has(target)) return;
-      seen.add(target);
-      this.watchStrategy(target);
+    onRpcTargets(this.modules, (strategy) => {
+      if (isGrpcStrategy(strategy)) this.watchStrategy(strategy);
     });
   }
 

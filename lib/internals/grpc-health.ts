@@ -8,13 +8,10 @@
  * grpc-health-check and @grpc/grpc-js are optional peers: nothing here imports them
  * statically, not even their types.
  */
-import type { RpcStrategy } from './nest-microservices.js';
+import { nestTransportOf, type RpcStrategy } from './nest-microservices.js';
 
 // The gRPC server of a Nest strategy is read where every other Nest microservices reach is.
-export { grpcServerOf, type RpcStrategy } from './nest-microservices.js';
-
-/** The value of Nest's `Transport.GRPC` (stable since Nest 6). */
-export const GRPC_TRANSPORT_ID = 4;
+export { grpcServerOf, onRpcTargets, type RpcStrategy } from './nest-microservices.js';
 
 /** The fully qualified name of the standard health service. */
 export const HEALTH_SERVICE = 'grpc.health.v1.Health';
@@ -56,7 +53,7 @@ export function loadGrpcHealthCheck(): Promise<GrpcHealthCheckPackage> {
 
 /** Whether a strategy is Nest's gRPC server (`ServerGrpc`). */
 export function isGrpcStrategy(target: unknown): target is RpcStrategy {
-  return typeof target === 'object' && target !== null && (target as RpcStrategy).transportId === GRPC_TRANSPORT_ID;
+  return typeof target === 'object' && target !== null && nestTransportOf(target as RpcStrategy) === 'grpc';
 }
 
 /**

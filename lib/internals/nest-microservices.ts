@@ -2,14 +2,27 @@
  * Every reach past the public API of `@nestjs/microservices`, read in 12.1.1
  * (`server/server.js`, `server-grpc.js`, `server-tcp.js`, `server-nats.js`, `server-rmq.js`,
  * `server-mqtt.js`, `server-redis.js`, `server-kafka.js`, `helpers/tcp-socket.js`) and
- * 11.2.6 (the processing hook slots). Every reach is probed and degrades to "not found"
- * (undefined, false, an empty list) rather than throwing; the drainer then warns once and
- * loses that one step, never the shutdown.
+ * 11.2.6 (the processing hook slots; 11.1.4 and 12.0.1 for `ServerTCP` without `openSockets`),
+ * and the RPC target registry of @nestjs/core's `ModulesContainer` (12.5.1, 11.2.10). Every
+ * reach is probed and degrades to "not found" (undefined, false, an empty list) rather
+ * than throwing; the drainer then warns once and loses that one step, never the shutdown.
  *
  * The types are structural on purpose: the package is an optional peer, so nothing here
  * may import it, not even its types.
  */
+import type { TransportKind } from '../interfaces/quit-options.interface.js';
 import type { GrpcJsServer } from './grpc-js.js';
+
+/**
+ * The values of Nest's `Transport` enum (stable since Nest 6), written out because the
+ * package must not be imported; a custom strategy's `transportId` is a symbol or absent.
+ */
+const NEST_TRANSPORTS: Readonly<Record<number, TransportKind>> = { 0: 'tcp', 1: 'redis', 2: 'nats', 3: 'mqtt', 4: 'grpc', 5: 'rmq', 6: 'kafka' };
+
+/** Which of Nest's built-in transports a strategy is (its `transportId`); undefined for a custom one. */
+export function nestTransportOf(strategy: RpcStrategy): TransportKind | undefined {
+  return typeof strategy.transportId === 'number' ? NEST_TRANSPORTS[strategy.transportId] : undefined;
+}
 
 /** What the drainers use of a Nest microservice server strategy (`Server` and its subclasses). */
 export interface RpcStrategy {
@@ -17,6 +30,38 @@ export interface RpcStrategy {
   close(): unknown;
   unwrap?<T>(): T;
   on?(event: string, callback: (...args: any[]) => void): unknown;
+}
+
+/**
+ * Calls `onTarget` once for every microservice server strategy of the app: Nest emits
+ * each one, hybrid (`connectMicroservice`) and standalone (`createMicroservice`), on the
+ * modules container's RPC target registry (`ModulesContainer#getRpcTargetRegistry()`,
+ * @nestjs/core 11.1.4+), a `ReplaySubject`: the ones created before the call are replayed
+ * at once, one connected later arrives then. Does nothing when the registry is not there.
+ */
+export function onRpcTargets(modules: unknown, onTarget: (strategy: RpcStrategy) => void): void {
+  const registry = (modules as { getRpcTargetRegistry?(): { subscribe?(next: (target: unknown) => void): unknown } } | null)?.getRpcTargetRegistry?.();
+  if (typeof registry?.subscribe !== 'function') return;
+  const seen = new WeakSet<object>();
+  registry.subscribe((target) => {
+    if (!isStrategy(target) || seen.has(target)) return;
+    seen.add(target);
+    onTarget(target);
+  });
+}
+
+function isStrategy(target: unknown): target is RpcStrategy {
+  return typeof target === 'object' && target !== null && typeof (target as RpcStrategy).close === 'function';
+}
+
+/**
+ * The port in a strategy's options (the protected `Server#options`, which every built-in
+ * server keeps), for its name in the report; undefined when there is none.
+ */
+export function rpcOptionsPort(strategy: RpcStrategy): number | string | undefined {
+  const options = (strategy as { options?: unknown }).options;
+  const port = typeof options === 'object' && options !== null ? (options as { port?: unknown }).port : undefined;
+  return typeof port === 'number' || typeof port === 'string' ? port : undefined;
 }
 
 /** Called when a message handler starts; returns the function that marks its end. */
@@ -180,7 +225,6 @@ export function handlerPatterns(strategy: RpcStrategy): string[] {
 /** What the Kafka drain uses of a kafkajs `Consumer` (public API, kafkajs 2.2.4). */
 export interface KafkaConsumer {
   pause(topics: Array<{ topic: string }>): void;
-  stop?(): Promise<void>;
 }
 
 /** A TCP message's net socket, from the `TcpContext` Nest gives its handler (public `getSocketRef()`, then `TcpSocket#netSocket`). */

@@ -64,18 +64,15 @@ export class PersistentConnections<C extends object> {
 
   /**
    * A message on `conn` is about to start its handler. False when the connection has said
-   * goodbye: the handler must not start. Every `true` must be matched by one `end(conn)`.
+   * goodbye, or is not followed (never added, or closed): the handler must not start. A
+   * connection is added, with the listener that reports its close, where it first becomes
+   * known; one that was not would never be seen to close, and the drain would wait for it
+   * until the phase timeout. Every `true` must be matched by one `end(conn)`.
    */
   begin(conn: C): boolean {
     const state = this.open.get(conn);
-    if (state === undefined) {
-      if (this.draining) return false;
-      this.open.set(conn, 1);
-    } else if (state < 0) {
-      return false;
-    } else {
-      this.open.set(conn, state + 1);
-    }
+    if (state === undefined || state < 0) return false;
+    this.open.set(conn, state + 1);
     this.handlers++;
     return true;
   }

@@ -1,16 +1,6 @@
-import net from 'node:net';
-
 /**
  * A loopback port nobody listens on right now (the OS picks it), for a server that must
- * be told its port up front (gRPC, Redis, HAProxy, a replica restarted on the same port).
+ * be told its port up front (gRPC, Redis, HAProxy, a replica restarted on the same port):
+ * the one `nestjs-quit/testing` uses.
  */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../lib/testing/free-port.js';

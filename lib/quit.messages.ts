@@ -8,6 +8,7 @@ export const QuitMessages = {
   hookNotRun: (name: string) => `Quit hook ${name} did not run: the hooks phase ran out of time`,
   drainFailed: (name: string) => `Draining ${name} failed`,
   phaseFailed: (phase: string) => `Phase "${phase}" failed`,
+  pipelineFailed: () => 'The quit pipeline stopped early (a bug of nestjs-quit)',
   forceCloseHung: (names: string[]) => `Force-closing ${names.join(', ')} did not finish within 1 s`,
   finished: (ms: number, ok: boolean) => `Quit pipeline finished in ${ms} ms${ok ? '' : ' with problems (see the report)'}`,
   report: (json: string) => `Shutdown report: ${json}`,

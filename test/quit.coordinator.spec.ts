@@ -4,8 +4,10 @@
  * to the exit decision, each deadline case, without waiting for real time.
  */
 import 'reflect-metadata';
+import type { LoggerService } from '@nestjs/common';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { QuitEvent, QuitReport } from '../lib/index.js';
+import { QuitPipeline } from '../lib/pipeline/quit.pipeline.js';
 import { decideExit } from '../lib/process/exit.decision.js';
 import { QuitCoordinator, type CoordinatorProcess } from '../lib/process/quit.coordinator.js';
 import { resolveQuitOptions } from '../lib/quit.options.js';
@@ -167,6 +169,60 @@ describe('QuitCoordinator: triggers and ownership', () => {
     await done;
     failed.core.finish();
     expect(failed.calls.exits).toEqual([1]);
+  });
+});
+
+describe('QuitCoordinator: a logger that throws, a pipeline that rejects', () => {
+  const throwingLogger = (said: string[]): LoggerService => {
+    const say = (level: string) => (message: unknown) => {
+      said.push(`${level} ${String(message)}`);
+      throw new Error('logger down');
+    };
+    return { log: say('log'), warn: say('warn'), error: say('error') };
+  };
+
+  it('a signal-started shutdown whose logger throws still meets its deadline: exit failureExitCode, with the forced report', async () => {
+    const said: string[] = [];
+    const { core, calls, forced } = setup({ logger: throwingLogger(said), phaseTimeouts: { hooks: 5_000 } });
+    core.initStarted();
+    core.initFinished();
+    core.hooks.add(never, { name: 'stuck', timeoutMs: 5_000 });
+    core.onSignal('SIGTERM', false);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(calls.exits).toEqual([1]);
+    expect(forced()).toMatchObject({ forced: 'deadline', pending: ['hooks: stuck'], ok: false });
+    expect(said).toContain('error Shutdown did not finish within the 1000 ms deadline; exiting now');
+  });
+
+  it('app.close() whose logger throws at every phase timeout and failure still settles with the report', async () => {
+    const said: string[] = [];
+    const { core } = setup({ logger: throwingLogger(said), phaseTimeouts: { workers: 50 } });
+    core.initStarted();
+    core.initFinished();
+    core.trackWorker('stuck');
+    core.hooks.add(() => Promise.reject(new Error('flush failed')), { name: 'flush' });
+    const closing = core.onNestDestroy();
+    await jest.advanceTimersByTimeAsync(50);
+    const report = await closing;
+    expect(report).toMatchObject({ ok: false, pending: ['workers: stuck x1'] });
+    expect(report.failures.map((f) => f.message)).toEqual(['Quit hook flush failed: flush failed']);
+    expect(said).toHaveLength(2);
+  });
+
+  it('a pipeline that rejects (a bug) still settles the shutdown, with the failure in the report and quit.ended', async () => {
+    const run = jest.spyOn(QuitPipeline.prototype, 'run').mockRejectedValueOnce(new Error('bug'));
+    try {
+      const { core, events } = setup();
+      core.initStarted();
+      core.initFinished();
+      const report = await core.onNestDestroy();
+      expect(report).toMatchObject({ ok: false, trigger: 'close' });
+      expect(report.failures.map((f) => f.message)).toEqual(['The quit pipeline stopped early (a bug of nestjs-quit): bug']);
+      expect(events.filter((e) => e.startsWith('report '))).toHaveLength(1);
+      expect(core.report).toBe(report);
+    } finally {
+      run.mockRestore();
+    }
   });
 });
 

@@ -7,6 +7,7 @@ import type { QuitReport, QuitTrigger } from '../interfaces/quit-report.interfac
 import type { WorkerHandle } from '../interfaces/tracked-worker.interface.js';
 import type { TransportDrainer } from '../interfaces/transport-drainer.interface.js';
 import { QuitPipeline } from '../pipeline/quit.pipeline.js';
+import { safeLog } from '../pipeline/safe-log.js';
 import { now } from '../pipeline/timing.js';
 import { QUIT_MODULE_OPTIONS } from '../quit.constants.js';
 import { QuitMessages } from '../quit.messages.js';
@@ -245,7 +246,7 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
     const stack = error instanceof Error ? error.stack : undefined;
     if (!this.running) {
       if (this.init !== 'done' || !this.options.quitOnUncaughtError) return false;
-      this.options.logger?.error(QuitMessages.uncaughtStartsShutdown(origin, message), stack);
+      safeLog(this.options.logger, 'error', QuitMessages.uncaughtStartsShutdown(origin, message), stack);
       this.triggerError = { origin, error };
       void this.start('error', { reason: `${origin}: ${message}` });
       return true;
@@ -253,10 +254,10 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
     // A timer that throws on every tick must not flood the log or grow the report without bound.
     this.uncaught++;
     if (this.uncaught <= MAX_RECORDED_ERRORS) {
-      this.options.logger?.error(QuitMessages.uncaughtDuringShutdown(origin, message), stack);
+      safeLog(this.options.logger, 'error', QuitMessages.uncaughtDuringShutdown(origin, message), stack);
       this.record(origin, error);
     } else if (this.uncaught === MAX_RECORDED_ERRORS + 1) {
-      this.options.logger?.error(QuitMessages.uncaughtNotRecorded(MAX_RECORDED_ERRORS));
+      safeLog(this.options.logger, 'error', QuitMessages.uncaughtNotRecorded(MAX_RECORDED_ERRORS));
     }
     // Without us the process would have died of it: it is ours to end, non-zero.
     this.own();
@@ -267,7 +268,7 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
     if (this.exiting || this.finished || !this.running) return;
     this.exiting = true;
     const report = this.forcedReport({ processExitCode: code });
-    this.options.logger?.error(QuitMessages.processExitDuringShutdown(code, report.pending));
+    safeLog(this.options.logger, 'error', QuitMessages.processExitDuringShutdown(code, report.pending));
     this.events.next({ type: 'quit.forced', at: Date.now(), report });
     // Work was skipped: a zero code would say otherwise. Node exits with `process.exitCode`
     // as it stands after the 'exit' listeners.
@@ -310,15 +311,21 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
     const run = () => {
       if (started) return;
       started = true;
-      void pipeline.run().then((report) => {
+      const ended = (report: QuitReport) => {
         this.lastReport = report;
         this.events.next({ type: 'quit.ended', at: Date.now(), report });
         settle(report);
         this.afterPipeline();
+      };
+      // The pipeline never rejects; were it to (a bug of ours), the shutdown still settles
+      // with what it got to, or app.close() and quit() would wait forever.
+      pipeline.run().then(ended, (error: unknown) => {
+        pipeline.recordFailure('pipeline', QuitMessages.pipelineFailed(), error);
+        ended(pipeline.report());
       });
     };
     if (this.init === 'running') {
-      this.options.logger?.log(QuitMessages.waitingForInit());
+      safeLog(this.options.logger, 'log', QuitMessages.waitingForInit());
       // One more turn after init: what the bootstrap code does right after it (Nest's
       // listen() binds the HTTP server) is done before the drain stops the intake.
       void this.initialised.then(() => setImmediate(run));
@@ -356,7 +363,7 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
       if (this.trigger === 'quit') {
         // Nothing can close the app: do not keep signals away from Node's default action,
         // and leave the process to whoever calls app.close().
-        this.options.logger?.warn(QuitMessages.noShutdownHooks());
+        safeLog(this.options.logger, 'warn', QuitMessages.noShutdownHooks());
         this.holding = false;
         this.proc.signals.sync();
       }
@@ -425,7 +432,7 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
     if (this.exiting) return;
     this.exiting = true;
     clearTimeout(this.deadlineTimer);
-    this.options.logger?.error(message);
+    safeLog(this.options.logger, 'error', message);
     const report = this.forcedReport(forced);
     this.events.next({ type: 'quit.forced', at: Date.now(), report });
     this.proc.exit(this.options.failureExitCode);
@@ -439,7 +446,7 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
       return;
     }
     this.exiting = true;
-    this.options.logger?.log(QuitMessages.exiting(decision.code));
+    safeLog(this.options.logger, 'log', QuitMessages.exiting(decision.code));
     this.proc.exit(decision.code);
   }
 }

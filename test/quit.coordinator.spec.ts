@@ -17,22 +17,27 @@ import { describeEvent } from './helpers/quit.js';
 /** A process that records what the coordinator asks of it. */
 function fakeProcess(handled: NodeJS.Signals[] = ['SIGTERM']) {
   const calls = { exits: [] as number[], raised: [] as string[], reraises: [] as string[] };
+  const hubs = { subscribed: 0 };
+  const subscribe = () => {
+    hubs.subscribed++;
+    return () => void hubs.subscribed--;
+  };
   const proc: CoordinatorProcess = {
     signals: {
-      subscribe: () => () => undefined,
+      subscribe,
       sync: () => undefined,
       handled: (signals) => signals.filter((s) => handled.includes(s)),
       raise: (signal) => void calls.raised.push(signal),
       expectReraise: (signal) => void calls.reraises.push(signal),
     },
-    events: { subscribe: () => () => undefined, sync: () => undefined },
+    events: { subscribe, sync: () => undefined },
     exit: (code) => void calls.exits.push(code),
   };
-  return { proc, calls };
+  return { proc, calls, hubs };
 }
 
 function setup(options: QuitModuleOptions = {}, handled?: NodeJS.Signals[]) {
-  const { proc, calls } = fakeProcess(handled);
+  const { proc, calls, hubs } = fakeProcess(handled);
   const core = new QuitCoordinator(resolveQuitOptions({ logger: false, timeoutMs: 1_000, ...options }), proc);
   const events: string[] = [];
   let forced: QuitReport | undefined;
@@ -40,7 +45,7 @@ function setup(options: QuitModuleOptions = {}, handled?: NodeJS.Signals[]) {
     events.push(describeEvent(e));
     if (e.type === 'quit.forced') forced = e.report;
   });
-  return { core, calls, events, forced: () => forced };
+  return { core, calls, hubs, events, forced: () => forced };
 }
 
 const never = () => new Promise<void>(() => undefined);
@@ -238,6 +243,23 @@ describe('QuitCoordinator: initialisation', () => {
     await jest.advanceTimersByTimeAsync(1);
     expect(events[0]).toBe('quit.started signal SIGTERM');
     expect(core.isQuitting).toBe(true);
+  });
+
+  it('once the app is closed nothing of it is left: no timer (the init fallback included), no hub subscription, events completed', async () => {
+    const { core, calls, hubs } = setup({}, []);
+    let completed = false;
+    core.events.subscribe({ complete: () => void (completed = true) });
+    expect(hubs.subscribed).toBe(2);
+    core.initStarted();
+    const closing = core.onNestDestroy(); // app.close() during initialisation: the pipeline waits for it
+    core.initFinished();
+    await jest.advanceTimersByTimeAsync(1);
+    await closing;
+    core.finish();
+    expect(jest.getTimerCount()).toBe(0);
+    expect(hubs.subscribed).toBe(0);
+    expect(completed).toBe(true);
+    expect(calls.exits).toEqual([]);
   });
 
   it('an initialisation that outlasts the deadline: exit 1, the report says initialisation was still running', async () => {

@@ -99,6 +99,8 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
   private nestClosing = false;
   private deadlineAt?: number;
   private deadlineTimer?: NodeJS.Timeout;
+  /** Runs the pipeline of a shutdown asked for during an initialisation that never ends. */
+  private initFallback?: NodeJS.Timeout;
   private exiting = false;
   private finished = false;
   private uncaught = 0;
@@ -187,10 +189,7 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
   /** After Nest's last `onApplicationShutdown`: lets go of the process events and ends an owned process. */
   finish(): void {
     if (this.finished) return;
-    this.finished = true;
-    clearTimeout(this.deadlineTimer);
-    this.holding = false;
-    this.unsubscribe.forEach((off) => off());
+    this.letGo();
     if (!this.owned || this.exiting) return;
     this.end();
   }
@@ -311,6 +310,7 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
     const run = () => {
       if (started) return;
       started = true;
+      clearTimeout(this.initFallback);
       const ended = (report: QuitReport) => {
         this.lastReport = report;
         this.events.next({ type: 'quit.ended', at: Date.now(), report });
@@ -331,7 +331,7 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
       void this.initialised.then(() => setImmediate(run));
       // An initialisation that failed never says it is over: at the deadline the
       // pipeline runs anyway (with no time left, it reports what it could not do).
-      setTimeout(run, this.options.timeoutMs).unref();
+      this.initFallback = setTimeout(run, this.options.timeoutMs).unref();
     } else {
       run();
     }
@@ -350,10 +350,22 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
   /** An error-started shutdown with nothing to close the app ends the process itself. */
   private afterPipeline(): void {
     if (this.trigger === 'error' && !this.nestClosing && !this.finished && !this.exiting) {
-      this.finished = true;
-      this.unsubscribe.forEach((off) => off());
+      this.letGo();
       this.end();
     }
+  }
+
+  /**
+   * This app's shutdown is over: nothing process-wide keeps it any longer (the hubs would
+   * hold it, and act on the next signal, for the life of the process), and `events` completes.
+   */
+  private letGo(): void {
+    this.finished = true;
+    clearTimeout(this.deadlineTimer);
+    clearTimeout(this.initFallback);
+    this.holding = false;
+    this.unsubscribe.forEach((off) => off());
+    this.events.complete();
   }
 
   private closeApp(): void {

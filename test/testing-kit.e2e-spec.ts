@@ -182,6 +182,22 @@ describe('nestjs-quit/testing, child process (a real SIGTERM)', () => {
     expect(result.lost).toBe(0);
   });
 
+  it('an app made to exit at its deadline: the result carries the forced report (what was still running)', async () => {
+    const result = await runShutdown({
+      app: { main: fixture('http-load.app'), env: { PLATFORM: 'express', POOL_DESTROY: 'hang', QUIT_OPTIONS: JSON.stringify({ timeoutMs: 1_000 }) } },
+      load: httpLoad({ connections: 2, path: '/slow?ms=100', expectBody: 'done' }),
+    });
+    expect(result.exitedInTime).toBe(true);
+    expect(result.exit).toEqual({ code: 1, signal: null, killed: false });
+    expect(result.report).toMatchObject({
+      trigger: 'signal',
+      forced: 'deadline',
+      ok: false,
+      pending: ['nest: onModuleDestroy / beforeApplicationShutdown / onApplicationShutdown hooks still running'],
+    });
+    expect(result.lost).toBe(0);
+  });
+
   it('an app that never listens, or exits at start, fails the run with its output, and is not left running', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'nestjs-quit-kit-'));
     const silent = path.join(dir, 'silent.cjs');

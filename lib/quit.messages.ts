@@ -53,6 +53,16 @@ export const QuitMessages = {
     `QuitModule.forRoot() is imported more than once (${importers.join(' and ')}): one application has one quit event. Import it once, in the root module; QuitService is global.`,
   nestInternalMissing: (what: string, consequence: string) =>
     `nestjs-quit: ${what} is not there in this version of @nestjs/core; ${consequence}`,
+  grpcHealthPackageMissing: (why: string) =>
+    `the package grpc-health-check installed (npm install grpc-health-check); loading it failed: ${why}`,
+  grpcHealthBadStatus: (status: unknown) =>
+    `QuitGrpcHealth.setStatus(): status must be 'SERVING' or 'NOT_SERVING', got ${JSON.stringify(status)}.`,
+  grpcHealthNoListen: () =>
+    'gRPC health: this @nestjs/microservices gRPC server has no listen() to follow; grpc.health.v1.Health is not served on it (grpcHealth).',
+  grpcHealthNoServiceList: () =>
+    'gRPC health: the services of this @grpc/grpc-js server cannot be listed (its handlers map moved); only "" (the whole server) is reported (grpcHealth).',
+  grpcHealthServedByApp: (why: string) =>
+    `gRPC health: the app serves grpc.health.v1.Health itself, so nestjs-quit leaves it alone (grpcHealth): ${why}`,
   moduleNotFound: () =>
     'QuitModule could not find its own module in the container, so its hooks may not run before other modules\' onModuleDestroy. Import QuitModule.forRoot() once in the root module.',
 } as const;

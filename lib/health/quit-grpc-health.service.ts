@@ -13,6 +13,7 @@ import {
   type ServingStatus,
 } from '../internals/grpc-health.js';
 import { QUIT_MODULE_OPTIONS } from '../quit.constants.js';
+import { QuitMessages } from '../quit.messages.js';
 import type { ResolvedQuitOptions } from '../quit.options.js';
 import { QuitService } from '../quit.service.js';
 import { GrpcHealthServer } from './grpc-health.server.js';
@@ -48,7 +49,7 @@ export class QuitGrpcHealth implements OnModuleInit, OnApplicationBootstrap {
       this.pkg = await loadGrpcHealthCheck();
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
-      throw new QuitOptionsError('grpcHealth', true, `the package grpc-health-check installed (npm install grpc-health-check); loading it failed: ${why}`);
+      throw new QuitOptionsError('grpcHealth', true, QuitMessages.grpcHealthPackageMissing(why));
     }
   }
 
@@ -85,7 +86,7 @@ export class QuitGrpcHealth implements OnModuleInit, OnApplicationBootstrap {
    */
   setStatus(service: string, status: ServingStatus): void {
     if (status !== 'SERVING' && status !== 'NOT_SERVING') {
-      throw new TypeError(`QuitGrpcHealth.setStatus(): status must be 'SERVING' or 'NOT_SERVING', got ${JSON.stringify(status)}.`);
+      throw new TypeError(QuitMessages.grpcHealthBadStatus(status));
     }
     if (this.quit.isQuitting) return;
     this.overrides.set(service, status);
@@ -97,9 +98,7 @@ export class QuitGrpcHealth implements OnModuleInit, OnApplicationBootstrap {
     // Nest creates the grpc-js server in listen(): wait for it when it is not there yet.
     if (server) this.attach(server);
     else if (!afterListen(strategy, () => this.attachOnce(strategy))) {
-      this.options.logger?.warn(
-        'gRPC health: this @nestjs/microservices gRPC server has no listen() to follow; grpc.health.v1.Health is not served on it (grpcHealth).',
-      );
+      this.options.logger?.warn(QuitMessages.grpcHealthNoListen());
     }
   }
 
@@ -111,9 +110,7 @@ export class QuitGrpcHealth implements OnModuleInit, OnApplicationBootstrap {
   private attach(server: object): void {
     const names = grpcServiceNames(server);
     if (!names) {
-      this.options.logger?.warn(
-        'gRPC health: the services of this @grpc/grpc-js server cannot be listed (its handlers map moved); only "" (the whole server) is reported (grpcHealth).',
-      );
+      this.options.logger?.warn(QuitMessages.grpcHealthNoServiceList());
     }
     const health = new GrpcHealthServer(this.pkg!, names ?? []);
     for (const [service, status] of this.overrides) health.setStatus(service, status);
@@ -121,7 +118,7 @@ export class QuitGrpcHealth implements OnModuleInit, OnApplicationBootstrap {
       health.addTo(server as GrpcAddService);
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
-      this.options.logger?.warn(`gRPC health: the app serves grpc.health.v1.Health itself, so nestjs-quit leaves it alone (grpcHealth): ${why}`);
+      this.options.logger?.warn(QuitMessages.grpcHealthServedByApp(why));
       return;
     }
     if (this.quit.isQuitting) health.quit();

@@ -43,7 +43,7 @@ const realProcess: CoordinatorProcess = {
 const MAX_RECORDED_ERRORS = 20;
 
 /** Token of the process-wide parts: the module provides the real ones, a unit test its own. */
-export const QUIT_PROCESS = 'quit:process';
+const QUIT_PROCESS = 'quit:process';
 export const realProcessProvider = { provide: QUIT_PROCESS, useValue: realProcess };
 
 /**

@@ -25,7 +25,7 @@ function cause(report: QuitReport): string {
 const ms = (value: number) => `${value} ms`;
 
 /** The first line of both forms: how it ended, how long it took, what started it. */
-export function headline(report: QuitReport): string {
+function headline(report: QuitReport): string {
   const forced = report.forced ? `, forced: ${report.forced}` : '';
   return report.ok
     ? `Shutdown done in ${ms(report.durationMs)} (${cause(report)})`

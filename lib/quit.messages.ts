@@ -1,3 +1,8 @@
+/** `Unhandled rejection` or `Uncaught exception`, from the origin Node gives. */
+function uncaughtKind(origin: string): string {
+  return origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception';
+}
+
 /** Every message the module logs or throws, as factories the tests import. */
 export const QuitMessages = {
   started: (trigger: string, detail?: string) => `Shutting down (${trigger}${detail ? `: ${detail}` : ''})`,
@@ -37,11 +42,10 @@ export const QuitMessages = {
     'nestjs-quit could not watch the WebSocket adapter (ApplicationConfig#getIoAdapter / adapter.create changed?): only gateways with a @WebSocketServer() property or on the HTTP server (platform-ws) are drained.',
   gatewayHandlersNotCounted: () =>
     'nestjs-quit could not wrap the WebSocket adapter\'s bindMessageHandlers: gateway messages in flight are not waited for; their connections get the goodbye as soon as the drain starts.',
-  uncaughtError: (origin: string) => (origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'),
+  uncaughtError: (origin: string) => uncaughtKind(origin),
   uncaughtDuringShutdown: (origin: string, message: string) =>
-    `${origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'} during the shutdown (recorded; the drain goes on, the exit will be non-zero): ${message}`,
-  uncaughtStartsShutdown: (origin: string, message: string) =>
-    `${origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'}: shutting down (quitOnUncaughtError): ${message}`,
+    `${uncaughtKind(origin)} during the shutdown (recorded; the drain goes on, the exit will be non-zero): ${message}`,
+  uncaughtStartsShutdown: (origin: string, message: string) => `${uncaughtKind(origin)}: shutting down (quitOnUncaughtError): ${message}`,
   uncaughtNotRecorded: (max: number) => `More than ${max} uncaught errors during the shutdown: the next ones are neither logged nor recorded`,
   processExitDuringShutdown: (code: number, skipped: string[]) =>
     `process.exit(${code}) was called before the shutdown finished; skipped: ${skipped.length ? skipped.join('; ') : 'nothing pending'}`,

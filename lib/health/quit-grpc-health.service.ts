@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
+import { errorMessage } from '../errors/error-message.js';
 import { QuitOptionsError } from '../errors/quit-options.error.js';
 import {
   afterListen,
@@ -48,8 +49,7 @@ export class QuitGrpcHealth implements OnModuleInit, OnApplicationBootstrap {
     try {
       this.pkg = await loadGrpcHealthCheck();
     } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
-      throw new QuitOptionsError('grpcHealth', true, QuitMessages.grpcHealthPackageMissing(why));
+      throw new QuitOptionsError('grpcHealth', true, QuitMessages.grpcHealthPackageMissing(errorMessage(error)));
     }
   }
 
@@ -117,8 +117,7 @@ export class QuitGrpcHealth implements OnModuleInit, OnApplicationBootstrap {
     try {
       health.addTo(server as GrpcAddService);
     } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
-      this.options.logger?.warn(QuitMessages.grpcHealthServedByApp(why));
+      this.options.logger?.warn(QuitMessages.grpcHealthServedByApp(errorMessage(error)));
       return;
     }
     if (this.quit.isQuitting) health.quit();

@@ -1,6 +1,7 @@
 import { Inject, Injectable, ShutdownSignal } from '@nestjs/common';
 import { setMaxListeners } from 'node:events';
 import { Subject } from 'rxjs';
+import { errorMessage, errorStack } from '../errors/error-message.js';
 import { HookRegistry } from '../hooks/hook.registry.js';
 import type { QuitEvent } from '../interfaces/quit-event.interface.js';
 import type { QuitReport, QuitTrigger } from '../interfaces/quit-report.interface.js';
@@ -241,8 +242,8 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
 
   onUncaughtError(error: unknown, origin: 'uncaughtException' | 'unhandledRejection'): boolean {
     if (this.finished || this.exiting) return false;
-    const message = error instanceof Error ? error.message : String(error);
-    const stack = error instanceof Error ? error.stack : undefined;
+    const message = errorMessage(error);
+    const stack = errorStack(error);
     if (!this.running) {
       if (this.init !== 'done' || !this.options.quitOnUncaughtError) return false;
       safeLog(this.options.logger, 'error', QuitMessages.uncaughtStartsShutdown(origin, message), stack);
@@ -390,8 +391,7 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
     const message = QuitMessages.uncaughtError(origin);
     if (this.lastReport) {
       // The pipeline is over; Nest's own hooks are running: the final report takes it.
-      const detail = error instanceof Error ? error.message : String(error);
-      this.lastReport.failures.push({ phase: 'hooks', source: origin, message: `${message}: ${detail}`, error });
+      this.lastReport.failures.push({ phase: 'hooks', source: origin, message: `${message}: ${errorMessage(error)}`, error });
       this.lastReport.ok = false;
     } else {
       this.pipeline?.recordFailure(origin, message, error);

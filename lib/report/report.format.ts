@@ -1,4 +1,5 @@
 import type { QuitFailure, QuitPhaseReport, QuitReport } from '../interfaces/quit-report.interface.js';
+import { errorMessage } from '../errors/error-message.js';
 
 /** The report with plain values only: errors reduced to their messages, for JSON. */
 export type PlainQuitReport = Omit<QuitReport, 'failures'> & {
@@ -82,8 +83,4 @@ function columns(rows: string[][]): string[] {
         .join('  ')
         .trimEnd(),
   );
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,3 +1,10 @@
+/**
+ * Injection token of the `QuitCoordinator`, the module's own: not `Symbol.for()` and not
+ * exported from the package, so user code cannot inject the coordinator (its API is
+ * `QuitService`).
+ */
+export const QUIT_CORE = Symbol('nestjs-quit:core');
+
 /** Injection token of the resolved module options. */
 export const QUIT_MODULE_OPTIONS = 'quit:module_options';
 

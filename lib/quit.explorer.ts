@@ -1,10 +1,10 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner, ModuleRef, ModulesContainer } from '@nestjs/core';
 import { discoverDrainers } from './drainers/index.js';
 import { wrapperInstance } from './internals/nest-core.js';
-import { QuitCoordinator } from './process/quit.coordinator.js';
+import type { QuitCoordinator } from './process/quit.coordinator.js';
 import { QuitMetadataAccessor } from './quit-metadata.accessor.js';
-import { QUIT_TRACKER } from './quit.constants.js';
+import { QUIT_CORE, QUIT_TRACKER } from './quit.constants.js';
 import { QuitMessages } from './quit.messages.js';
 import { workerSourceFinders } from './workers/index.js';
 
@@ -22,7 +22,7 @@ export class QuitExplorer {
     private readonly accessor: QuitMetadataAccessor,
     private readonly modules: ModulesContainer,
     private readonly moduleRef: ModuleRef,
-    private readonly core: QuitCoordinator,
+    @Inject(QUIT_CORE) private readonly core: QuitCoordinator,
     @Optional() private readonly httpHost?: HttpAdapterHost,
   ) {}
 

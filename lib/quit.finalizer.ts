@@ -1,8 +1,8 @@
-import { Injectable, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { QuitCoordinator } from './process/quit.coordinator.js';
+import type { QuitCoordinator } from './process/quit.coordinator.js';
 import { QuitMetadataAccessor } from './quit-metadata.accessor.js';
-import { QUIT_HOOK_DISTANCE } from './quit.constants.js';
+import { QUIT_CORE, QUIT_HOOK_DISTANCE } from './quit.constants.js';
 import { QuitExplorer } from './quit.explorer.js';
 
 /**
@@ -14,7 +14,7 @@ import { QuitExplorer } from './quit.explorer.js';
 @Injectable()
 export class QuitOuterLifecycle implements OnModuleInit, OnApplicationShutdown {
   constructor(
-    private readonly core: QuitCoordinator,
+    @Inject(QUIT_CORE) private readonly core: QuitCoordinator,
     private readonly explorer: QuitExplorer,
   ) {}
 

@@ -1,9 +1,9 @@
-import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import { prepareDrainers } from './drainers/index.js';
 import { importersOf, moduleClass, modulesWhere, setHookDistance } from './internals/nest-core.js';
-import { QuitCoordinator } from './process/quit.coordinator.js';
-import { QUIT_HOOK_DISTANCE } from './quit.constants.js';
+import type { QuitCoordinator } from './process/quit.coordinator.js';
+import { QUIT_CORE, QUIT_HOOK_DISTANCE } from './quit.constants.js';
 import { QuitExplorer } from './quit.explorer.js';
 import { QuitMessages } from './quit.messages.js';
 
@@ -16,7 +16,7 @@ import { QuitMessages } from './quit.messages.js';
 export class QuitLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     modules: ModulesContainer,
-    private readonly core: QuitCoordinator,
+    @Inject(QUIT_CORE) private readonly core: QuitCoordinator,
     private readonly explorer: QuitExplorer,
   ) {
     orderLifecycleHooks(modules, core);

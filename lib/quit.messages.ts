@@ -1,3 +1,8 @@
+/** `Unhandled rejection` or `Uncaught exception`, from the origin Node gives. */
+function uncaughtKind(origin: string): string {
+  return origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception';
+}
+
 /** Every message the module logs or throws, as factories the tests import. */
 export const QuitMessages = {
   started: (trigger: string, detail?: string) => `Shutting down (${trigger}${detail ? `: ${detail}` : ''})`,
@@ -8,9 +13,8 @@ export const QuitMessages = {
   hookNotRun: (name: string) => `Quit hook ${name} did not run: the hooks phase ran out of time`,
   drainFailed: (name: string) => `Draining ${name} failed`,
   phaseFailed: (phase: string) => `Phase "${phase}" failed`,
+  pipelineFailed: () => 'The quit pipeline stopped early (a bug of nestjs-quit)',
   forceCloseHung: (names: string[]) => `Force-closing ${names.join(', ')} did not finish within 1 s`,
-  finished: (ms: number, ok: boolean) => `Quit pipeline finished in ${ms} ms${ok ? '' : ' with problems (see the report)'}`,
-  report: (json: string) => `Shutdown report: ${json}`,
   deadline: (ms: number) => `Shutdown did not finish within the ${ms} ms deadline; exiting now`,
   secondSignal: (signal: string) => `Received ${signal} again while shutting down; exiting now`,
   nestHooksPending: () => 'nest: onModuleDestroy / beforeApplicationShutdown / onApplicationShutdown hooks still running',
@@ -48,11 +52,10 @@ export const QuitMessages = {
           ? "the drain waits for each connection only until Nest's handleMessage has returned for the frames it read; a handler still running then is cut off by Nest's close()."
           : "the drain does not wait for them, and Nest's close() cuts off those still running."
     }`,
-  uncaughtError: (origin: string) => (origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'),
+  uncaughtError: (origin: string) => uncaughtKind(origin),
   uncaughtDuringShutdown: (origin: string, message: string) =>
-    `${origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'} during the shutdown (recorded; the drain goes on, the exit will be non-zero): ${message}`,
-  uncaughtStartsShutdown: (origin: string, message: string) =>
-    `${origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'}: shutting down (quitOnUncaughtError): ${message}`,
+    `${uncaughtKind(origin)} during the shutdown (recorded; the drain goes on, the exit will be non-zero): ${message}`,
+  uncaughtStartsShutdown: (origin: string, message: string) => `${uncaughtKind(origin)}: shutting down (quitOnUncaughtError): ${message}`,
   uncaughtNotRecorded: (max: number) => `More than ${max} uncaught errors during the shutdown: the next ones are neither logged nor recorded`,
   processExitDuringShutdown: (code: number, skipped: string[]) =>
     `process.exit(${code}) was called before the shutdown finished; skipped: ${skipped.length ? skipped.join('; ') : 'nothing pending'}`,
@@ -64,6 +67,16 @@ export const QuitMessages = {
     `nestjs-quit: ${what} is not there in this version of @nestjs/core; ${consequence}`,
   httpInternalsMissing: (field: string) =>
     `The HTTP drain could not find Node's ${field} (a Node version nestjs-quit was not checked against): it falls back to counting idleness from the start of the drain and to remembering each connection's latest response, which is slower and holds more memory.`,
+  grpcHealthPackageMissing: (why: string) =>
+    `the package grpc-health-check installed (npm install grpc-health-check); loading it failed: ${why}`,
+  grpcHealthBadStatus: (status: unknown) =>
+    `QuitGrpcHealth.setStatus(): status must be 'SERVING' or 'NOT_SERVING', got ${JSON.stringify(status)}.`,
+  grpcHealthNoListen: () =>
+    'gRPC health: this @nestjs/microservices gRPC server has no listen() to follow; grpc.health.v1.Health is not served on it (grpcHealth).',
+  grpcHealthNoServiceList: () =>
+    'gRPC health: the services of this @grpc/grpc-js server cannot be listed (its handlers map moved); only "" (the whole server) is reported (grpcHealth).',
+  grpcHealthServedByApp: (why: string) =>
+    `gRPC health: the app serves grpc.health.v1.Health itself, so nestjs-quit leaves it alone (grpcHealth): ${why}`,
   moduleNotFound: () =>
     'QuitModule could not find its own module in the container, so its hooks may not run before other modules\' onModuleDestroy. Import QuitModule.forRoot() once in the root module.',
 } as const;

@@ -5,7 +5,7 @@ import { QuitGrpcHealth } from './health/quit-grpc-health.service.js';
 import { QuitHealthIndicator } from './health/quit.health-indicator.js';
 import { QuitCoordinator, realProcessProvider } from './process/quit.coordinator.js';
 import { ConfigurableQuitModule, QUIT_RAW_OPTIONS } from './quit.module-definition.js';
-import { QUIT_HOOK_DISTANCE, QUIT_MODULE_OPTIONS } from './quit.constants.js';
+import { QUIT_CORE, QUIT_HOOK_DISTANCE, QUIT_MODULE_OPTIONS } from './quit.constants.js';
 import { QuitOuterModule } from './quit.finalizer.js';
 import { QuitLifecycle } from './quit.lifecycle.js';
 import { resolveQuitOptions } from './quit.options.js';
@@ -15,7 +15,7 @@ import { QuitService } from './quit.service.js';
 /** The coordinator owns the shutdown; the service is its public face; the rest wire it to Nest. */
 const CORE_PROVIDERS: Provider[] = [
   realProcessProvider,
-  QuitCoordinator,
+  { provide: QUIT_CORE, useClass: QuitCoordinator },
   QuitService,
   QuitReporter,
   QuitLifecycle,
@@ -61,7 +61,8 @@ export class QuitModule extends ConfigurableQuitModule {
       global: true,
       imports: [...(definition.imports ?? []), DiscoveryModule, QuitOuterModule],
       providers: [...(definition.providers ?? []), options, ...CORE_PROVIDERS, QuitHealthIndicator, QuitGrpcHealth],
-      exports: [QuitService, QuitCoordinator, QuitHealthIndicator, QuitGrpcHealth],
+      // QUIT_CORE for the QuitOuterModule's providers; no user code holds the token.
+      exports: [QuitService, QUIT_CORE, QuitHealthIndicator, QuitGrpcHealth],
     };
   }
 }

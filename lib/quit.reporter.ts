@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { QuitReport } from './interfaces/quit-report.interface.js';
 import { QuitMessages } from './quit.messages.js';
-import { QuitCoordinator } from './process/quit.coordinator.js';
+import type { QuitCoordinator } from './process/quit.coordinator.js';
+import { QUIT_CORE } from './quit.constants.js';
 import { QuitReportMessage } from './report/report.message.js';
 import { QUIT_TESTING_ENV, QUIT_TESTING_MARK } from './testing/wire.js';
 
@@ -12,7 +13,7 @@ import { QUIT_TESTING_ENV, QUIT_TESTING_MARK } from './testing/wire.js';
  */
 @Injectable()
 export class QuitReporter {
-  constructor(private readonly quit: QuitCoordinator) {
+  constructor(@Inject(QUIT_CORE) private readonly quit: QuitCoordinator) {
     quit.events.subscribe((event) => {
       if (event.type === 'quit.started') {
         this.logger?.log(QuitMessages.started(event.trigger, event.signal ?? event.reason));

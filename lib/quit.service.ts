@@ -1,12 +1,12 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { ownServerDrainer, type OwnServer } from './drainers/own-server.js';
 import type { QuitEvent } from './interfaces/quit-event.interface.js';
 import type { OnQuitOptions, QuitHandler, Unregister } from './interfaces/quit-hook.interface.js';
 import type { QuitReport, QuitTrigger } from './interfaces/quit-report.interface.js';
 import type { WorkerHandle } from './interfaces/tracked-worker.interface.js';
-import { QuitCoordinator } from './process/quit.coordinator.js';
-import type { ResolvedQuitOptions } from './quit.options.js';
+import type { QuitCoordinator } from './process/quit.coordinator.js';
+import { QUIT_CORE } from './quit.constants.js';
 
 /**
  * The quit event of one application. Inject it
@@ -21,14 +21,10 @@ export class QuitService {
   /** Every shutdown event, in order: phases started and ended, hooks, transports, the report. */
   readonly events$: Observable<QuitEvent>;
 
-  constructor(core: QuitCoordinator) {
+  /** @internal Nest makes it (the module's own wiring): inject `QuitService`, never construct it. */
+  constructor(@Inject(QUIT_CORE) core: QuitCoordinator) {
     this.#core = core;
     this.events$ = core.events.asObservable();
-  }
-
-  /** The resolved module options (defaults filled in). */
-  get options(): ResolvedQuitOptions {
-    return this.#core.options;
   }
 
   /** True from the first moment of a shutdown. */

@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { Controller, Get, Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { QUIT_MODULE_OPTIONS } from '../lib/quit.constants.js';
+import type { ResolvedQuitOptions } from '../lib/quit.options.js';
 import { QuitHealthIndicator, QuitModule, QuitOptionsError, QuitService, type QuitModuleOptions, type QuitOptionsFactory } from '../lib/index.js';
 
 describe('QuitModule.forRoot() options', () => {
@@ -42,7 +44,8 @@ class BadOptionsFromClass implements QuitOptionsFactory {
 
 async function optionsOf(module: ReturnType<typeof QuitModule.forRootAsync>, extra: object[] = []) {
   const ref = await Test.createTestingModule({ imports: [module, ...(extra as never[])] }).compile();
-  const options = ref.get(QuitService).options;
+  // The options are the module's own (not on QuitService): read through their token.
+  const options = ref.get<ResolvedQuitOptions>(QUIT_MODULE_OPTIONS);
   await ref.close();
   return options;
 }

@@ -4,8 +4,10 @@
  * to the exit decision, each deadline case, without waiting for real time.
  */
 import 'reflect-metadata';
+import type { LoggerService } from '@nestjs/common';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { QuitEvent, QuitReport } from '../lib/index.js';
+import { QuitPipeline } from '../lib/pipeline/quit.pipeline.js';
 import { decideExit } from '../lib/process/exit.decision.js';
 import { QuitCoordinator, type CoordinatorProcess } from '../lib/process/quit.coordinator.js';
 import { resolveQuitOptions } from '../lib/quit.options.js';
@@ -15,22 +17,27 @@ import { describeEvent } from './helpers/quit.js';
 /** A process that records what the coordinator asks of it. */
 function fakeProcess(handled: NodeJS.Signals[] = ['SIGTERM']) {
   const calls = { exits: [] as number[], raised: [] as string[], reraises: [] as string[] };
+  const hubs = { subscribed: 0 };
+  const subscribe = () => {
+    hubs.subscribed++;
+    return () => void hubs.subscribed--;
+  };
   const proc: CoordinatorProcess = {
     signals: {
-      subscribe: () => () => undefined,
+      subscribe,
       sync: () => undefined,
       handled: (signals) => signals.filter((s) => handled.includes(s)),
       raise: (signal) => void calls.raised.push(signal),
       expectReraise: (signal) => void calls.reraises.push(signal),
     },
-    events: { subscribe: () => () => undefined, sync: () => undefined },
+    events: { subscribe, sync: () => undefined },
     exit: (code) => void calls.exits.push(code),
   };
-  return { proc, calls };
+  return { proc, calls, hubs };
 }
 
 function setup(options: QuitModuleOptions = {}, handled?: NodeJS.Signals[]) {
-  const { proc, calls } = fakeProcess(handled);
+  const { proc, calls, hubs } = fakeProcess(handled);
   const core = new QuitCoordinator(resolveQuitOptions({ logger: false, timeoutMs: 1_000, ...options }), proc);
   const events: string[] = [];
   let forced: QuitReport | undefined;
@@ -38,7 +45,7 @@ function setup(options: QuitModuleOptions = {}, handled?: NodeJS.Signals[]) {
     events.push(describeEvent(e));
     if (e.type === 'quit.forced') forced = e.report;
   });
-  return { core, calls, events, forced: () => forced };
+  return { core, calls, hubs, events, forced: () => forced };
 }
 
 const never = () => new Promise<void>(() => undefined);
@@ -170,6 +177,60 @@ describe('QuitCoordinator: triggers and ownership', () => {
   });
 });
 
+describe('QuitCoordinator: a logger that throws, a pipeline that rejects', () => {
+  const throwingLogger = (said: string[]): LoggerService => {
+    const say = (level: string) => (message: unknown) => {
+      said.push(`${level} ${String(message)}`);
+      throw new Error('logger down');
+    };
+    return { log: say('log'), warn: say('warn'), error: say('error') };
+  };
+
+  it('a signal-started shutdown whose logger throws still meets its deadline: exit failureExitCode, with the forced report', async () => {
+    const said: string[] = [];
+    const { core, calls, forced } = setup({ logger: throwingLogger(said), phaseTimeouts: { hooks: 5_000 } });
+    core.initStarted();
+    core.initFinished();
+    core.hooks.add(never, { name: 'stuck', timeoutMs: 5_000 });
+    core.onSignal('SIGTERM', false);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(calls.exits).toEqual([1]);
+    expect(forced()).toMatchObject({ forced: 'deadline', pending: ['hooks: stuck'], ok: false });
+    expect(said).toContain('error Shutdown did not finish within the 1000 ms deadline; exiting now');
+  });
+
+  it('app.close() whose logger throws at every phase timeout and failure still settles with the report', async () => {
+    const said: string[] = [];
+    const { core } = setup({ logger: throwingLogger(said), phaseTimeouts: { workers: 50 } });
+    core.initStarted();
+    core.initFinished();
+    core.trackWorker('stuck');
+    core.hooks.add(() => Promise.reject(new Error('flush failed')), { name: 'flush' });
+    const closing = core.onNestDestroy();
+    await jest.advanceTimersByTimeAsync(50);
+    const report = await closing;
+    expect(report).toMatchObject({ ok: false, pending: ['workers: stuck x1'] });
+    expect(report.failures.map((f) => f.message)).toEqual(['Quit hook flush failed: flush failed']);
+    expect(said).toHaveLength(2);
+  });
+
+  it('a pipeline that rejects (a bug) still settles the shutdown, with the failure in the report and quit.ended', async () => {
+    const run = jest.spyOn(QuitPipeline.prototype, 'run').mockRejectedValueOnce(new Error('bug'));
+    try {
+      const { core, events } = setup();
+      core.initStarted();
+      core.initFinished();
+      const report = await core.onNestDestroy();
+      expect(report).toMatchObject({ ok: false, trigger: 'close' });
+      expect(report.failures.map((f) => f.message)).toEqual(['The quit pipeline stopped early (a bug of nestjs-quit): bug']);
+      expect(events.filter((e) => e.startsWith('report '))).toHaveLength(1);
+      expect(core.report).toBe(report);
+    } finally {
+      run.mockRestore();
+    }
+  });
+});
+
 describe('QuitCoordinator: initialisation', () => {
   it('a signal during initialisation starts the pipeline once it is over; the deadline runs from the signal', async () => {
     const { core, events } = setup();
@@ -182,6 +243,23 @@ describe('QuitCoordinator: initialisation', () => {
     await jest.advanceTimersByTimeAsync(1);
     expect(events[0]).toBe('quit.started signal SIGTERM');
     expect(core.isQuitting).toBe(true);
+  });
+
+  it('once the app is closed nothing of it is left: no timer (the init fallback included), no hub subscription, events completed', async () => {
+    const { core, calls, hubs } = setup({}, []);
+    let completed = false;
+    core.events.subscribe({ complete: () => void (completed = true) });
+    expect(hubs.subscribed).toBe(2);
+    core.initStarted();
+    const closing = core.onNestDestroy(); // app.close() during initialisation: the pipeline waits for it
+    core.initFinished();
+    await jest.advanceTimersByTimeAsync(1);
+    await closing;
+    core.finish();
+    expect(jest.getTimerCount()).toBe(0);
+    expect(hubs.subscribed).toBe(0);
+    expect(completed).toBe(true);
+    expect(calls.exits).toEqual([]);
   });
 
   it('an initialisation that outlasts the deadline: exit 1, the report says initialisation was still running', async () => {

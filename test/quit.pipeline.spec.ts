@@ -3,6 +3,7 @@
  * phase order, budgets cut by the one deadline, drainers and worker sources as steps,
  * hooks that overrun (even by blocking the loop).
  */
+import type { LoggerService } from '@nestjs/common';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { HookRegistry } from '../lib/hooks/hook.registry.js';
 import type { QuitEvent } from '../lib/index.js';
@@ -14,7 +15,10 @@ import type { WorkerSource } from '../lib/workers/worker-source.interface.js';
 import { WorkerTracker } from '../lib/workers/worker.tracker.js';
 import { describeEvent } from './helpers/quit.js';
 
-function setup(options: QuitModuleOptions = {}, parts: { drainers?: TransportDrainer[]; sources?: WorkerSource[] } = {}) {
+function setup(
+  options: QuitModuleOptions = {},
+  parts: { drainers?: TransportDrainer[]; sources?: WorkerSource[]; logger?: LoggerService } = {},
+) {
   const resolved = resolveQuitOptions({ logger: false, ...options });
   const abort = new AbortController();
   const workers = new WorkerTracker(abort.signal);
@@ -31,6 +35,7 @@ function setup(options: QuitModuleOptions = {}, parts: { drainers?: TransportDra
     fire: () => abort.abort(),
     emit: (e: QuitEvent) => events.push(describeEvent(e)),
     skippedWorkerRuns: () => 0,
+    logger: parts.logger,
   });
   return { pipeline, workers, hooks, events, abort };
 }
@@ -174,5 +179,31 @@ describe('QuitPipeline', () => {
     const report = await pipeline.run();
     expect(report.failures).toMatchObject([{ phase: 'hooks', source: 'uncaughtException', message: 'Uncaught exception: boom' }]);
     expect(report.ok).toBe(false);
+  });
+
+  it('a logger that throws does not stop the run: every phase still runs, every failure is recorded, run() resolves', async () => {
+    const calls: string[] = [];
+    const throwing = (level: string) => (message: unknown) => {
+      calls.push(`${level} ${String(message)}`);
+      throw new Error('logger down');
+    };
+    const logger: LoggerService = { log: throwing('log'), warn: throwing('warn'), error: throwing('error') };
+    const failing: TransportDrainer = { ...drainer(), drain: () => Promise.reject(new Error('socket gone')) };
+    const { pipeline, hooks, workers } = setup({ phaseTimeouts: { workers: 50 } }, { drainers: [failing], logger });
+    hooks.add(() => {
+      throw new Error('flush failed');
+    }, { name: 'flush' });
+    workers.start('stuck');
+    const run = pipeline.run();
+    await jest.advanceTimersByTimeAsync(50);
+    const report = await run;
+    expect(report.phases.map((p) => p.phase)).toEqual(['fire', 'readiness', 'transports', 'workers', 'hooks']);
+    expect(report.failures.map((f) => f.message)).toEqual(['Draining tcp:test failed: socket gone', 'Quit hook flush failed: flush failed']);
+    expect(report.pending).toEqual(['workers: stuck x1']);
+    expect(calls).toEqual([
+      'error Draining tcp:test failed: socket gone',
+      'warn Phase "workers" did not finish within 50 ms; still pending: stuck x1',
+      'error Quit hook flush failed: flush failed',
+    ]);
   });
 });

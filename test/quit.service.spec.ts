@@ -3,6 +3,9 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Injectable, Module, Scope, type INestApplicationContext, type LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { OnQuit, QuitModule, QuitService, TrackedWorker, type QuitEvent, type QuitModuleOptions, type QuitReport } from '../lib/index.js';
+import { QuitCoordinator } from '../lib/process/quit.coordinator.js';
+import { QUIT_MODULE_OPTIONS } from '../lib/quit.constants.js';
+import type { ResolvedQuitOptions } from '../lib/quit.options.js';
 import { untilQuitting } from './helpers/quit.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -227,12 +230,19 @@ describe('QuitService', () => {
     expect(order).not.toContain('request-scoped hook ran');
   });
 
+  it('the coordinator is not in the container under its class: user code cannot inject it, only QuitService', async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [QuitModule.forRoot({ logger: false })] }).compile();
+    expect(moduleRef.get(QuitService)).toBeInstanceOf(QuitService);
+    expect(() => moduleRef.get(QuitCoordinator)).toThrow('QuitCoordinator');
+    await moduleRef.close();
+  });
+
   it('forRootAsync() resolves and checks the options', async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [QuitModule.forRootAsync({ useFactory: async () => ({ timeoutMs: 1234, logger: false as const }) })],
     }).compile();
     ctx = await moduleRef.createNestApplication({ logger: false }).init();
-    expect(ctx.get(QuitService).options.timeoutMs).toBe(1234);
+    expect(ctx.get<ResolvedQuitOptions>(QUIT_MODULE_OPTIONS).timeoutMs).toBe(1234);
     await expect(
       Test.createTestingModule({ imports: [QuitModule.forRootAsync({ useFactory: () => ({ readinessDelayMs: -1 }) })] }).compile(),
     ).rejects.toThrow('QuitModule option "readinessDelayMs" is invalid: got -1');

@@ -182,6 +182,22 @@ describe('nestjs-quit/testing, child process (a real SIGTERM)', () => {
     expect(result.lost).toBe(0);
   });
 
+  it('an app made to exit at its deadline: the result carries the forced report (what was still running)', async () => {
+    const result = await runShutdown({
+      app: { main: fixture('http-load.app'), env: { PLATFORM: 'express', POOL_DESTROY: 'hang', QUIT_OPTIONS: JSON.stringify({ timeoutMs: 1_000 }) } },
+      load: httpLoad({ connections: 2, path: '/slow?ms=100', expectBody: 'done' }),
+    });
+    expect(result.exitedInTime).toBe(true);
+    expect(result.exit).toEqual({ code: 1, signal: null, killed: false });
+    expect(result.report).toMatchObject({
+      trigger: 'signal',
+      forced: 'deadline',
+      ok: false,
+      pending: ['nest: onModuleDestroy / beforeApplicationShutdown / onApplicationShutdown hooks still running'],
+    });
+    expect(result.lost).toBe(0);
+  });
+
   it('an app that never listens, or exits at start, fails the run with its output, and is not left running', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'nestjs-quit-kit-'));
     const silent = path.join(dir, 'silent.cjs');
@@ -204,5 +220,40 @@ describe('nestjs-quit/testing, child process (a real SIGTERM)', () => {
     expect(() => httpLoad({ path: '/', connections: 0 })).toThrow('httpLoad(): option "connections" must be an integer from 1 to 10000, got 0');
     await expect(runShutdown({ app: { main: 'x.js' }, load: [httpLoad({ path: '/' }), httpLoad({ path: '/a' })] })).rejects.toThrow('two loads are named "http"');
     await expect(runShutdown({ app: { main: 'x.js' }, load: httpLoad({ path: '/' }), signal: 'TERM' as never })).rejects.toThrow('runShutdown(): option "signal" must be a signal name');
+  });
+});
+
+describe('nestjs-quit/testing, an app.close() that rejects', () => {
+  it('the run rejects with the error, and only once the load has stopped (no request after it)', async () => {
+    // The load goes to a server of the test's own, which outlives the app: it counts what still comes.
+    let requests = 0;
+    const counter = http.createServer((_req, res) => {
+      requests++;
+      setTimeout(() => res.end('done'), 20);
+    });
+    await new Promise<void>((resolve) => counter.listen(0, '127.0.0.1', resolve));
+    const nest = await NestFactory.create(appModule(false), { logger: false });
+    // Nest's app is a proxy that ignores assignments: the close that rejects goes on an object in front of it.
+    const app = Object.create(nest, {
+      close: {
+        value: async () => {
+          await nest.close();
+          throw new Error('pool refused to close');
+        },
+      },
+    }) as typeof nest;
+    try {
+      const port = (counter.address() as AddressInfo).port;
+      await expect(
+        runShutdown({ app: { nest: app }, load: httpLoad({ port, connections: 2, path: '/', expectBody: 'done' }), signalAfterMs: 100 }),
+      ).rejects.toThrow('runShutdown(): app.close() rejected: pool refused to close');
+      const atRejection = requests;
+      expect(atRejection).toBeGreaterThan(0);
+      await sleep(300);
+      expect(requests).toBe(atRejection);
+    } finally {
+      counter.closeAllConnections();
+      counter.close();
+    }
   });
 });

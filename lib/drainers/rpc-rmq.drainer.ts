@@ -1,3 +1,4 @@
+import { errorMessage } from '../errors/error-message.js';
 import { consumerTagsOf, followPublishes, isAmqpChannel, rawChannelOf, type AmqpChannel } from '../internals/amqp.js';
 import { rmqChannelWrapper, tapRmqSetup, type RpcStrategy } from '../internals/nest-microservices.js';
 import { RpcDrainer } from './rpc.drainer.js';
@@ -86,7 +87,7 @@ export class RmqDrainer extends RpcDrainer {
     if (!wrapper || this.publishes) return;
     this.publishes = followPublishes(wrapper, (error) => {
       this.lostReplies++;
-      this.logger?.warn(`${this.name}: a reply was not confirmed by the broker: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger?.warn(`${this.name}: a reply was not confirmed by the broker: ${errorMessage(error)}`);
     });
     if (!this.publishes) this.warn('ChannelWrapper#sendToQueue not found: the drain does not wait for the broker to confirm the replies');
   }

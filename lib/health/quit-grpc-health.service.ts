@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
+import { errorMessage } from '../errors/error-message.js';
 import { QuitOptionsError } from '../errors/quit-options.error.js';
 import {
   afterListen,
@@ -14,6 +15,7 @@ import {
   type ServingStatus,
 } from '../internals/grpc-health.js';
 import { QUIT_MODULE_OPTIONS } from '../quit.constants.js';
+import { QuitMessages } from '../quit.messages.js';
 import type { ResolvedQuitOptions } from '../quit.options.js';
 import { QuitService } from '../quit.service.js';
 import { GrpcHealthServer } from './grpc-health.server.js';
@@ -48,8 +50,7 @@ export class QuitGrpcHealth implements OnModuleInit, OnApplicationBootstrap {
     try {
       this.pkg = await loadGrpcHealthCheck();
     } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
-      throw new QuitOptionsError('grpcHealth', true, `the package grpc-health-check installed (npm install grpc-health-check); loading it failed: ${why}`);
+      throw new QuitOptionsError('grpcHealth', true, QuitMessages.grpcHealthPackageMissing(errorMessage(error)));
     }
   }
 
@@ -81,7 +82,7 @@ export class QuitGrpcHealth implements OnModuleInit, OnApplicationBootstrap {
    */
   setStatus(service: string, status: ServingStatus): void {
     if (status !== 'SERVING' && status !== 'NOT_SERVING') {
-      throw new TypeError(`QuitGrpcHealth.setStatus(): status must be 'SERVING' or 'NOT_SERVING', got ${JSON.stringify(status)}.`);
+      throw new TypeError(QuitMessages.grpcHealthBadStatus(status));
     }
     if (this.quit.isQuitting) return;
     this.overrides.set(service, status);
@@ -93,9 +94,7 @@ export class QuitGrpcHealth implements OnModuleInit, OnApplicationBootstrap {
     // Nest creates the grpc-js server in listen(): wait for it when it is not there yet.
     if (server) this.attach(server);
     else if (!afterListen(strategy, () => this.attachOnce(strategy))) {
-      this.options.logger?.warn(
-        'gRPC health: this @nestjs/microservices gRPC server has no listen() to follow; grpc.health.v1.Health is not served on it (grpcHealth).',
-      );
+      this.options.logger?.warn(QuitMessages.grpcHealthNoListen());
     }
   }
 
@@ -107,17 +106,14 @@ export class QuitGrpcHealth implements OnModuleInit, OnApplicationBootstrap {
   private attach(server: object): void {
     const names = grpcServiceNames(server);
     if (!names) {
-      this.options.logger?.warn(
-        'gRPC health: the services of this @grpc/grpc-js server cannot be listed (its handlers map moved); only "" (the whole server) is reported (grpcHealth).',
-      );
+      this.options.logger?.warn(QuitMessages.grpcHealthNoServiceList());
     }
     const health = new GrpcHealthServer(this.pkg!, names ?? []);
     for (const [service, status] of this.overrides) health.setStatus(service, status);
     try {
       health.addTo(server as GrpcAddService);
     } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
-      this.options.logger?.warn(`gRPC health: the app serves grpc.health.v1.Health itself, so nestjs-quit leaves it alone (grpcHealth): ${why}`);
+      this.options.logger?.warn(QuitMessages.grpcHealthServedByApp(errorMessage(error)));
       return;
     }
     if (this.quit.isQuitting) health.quit();

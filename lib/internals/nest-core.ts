@@ -5,8 +5,8 @@
  * that is missing in some version is a startup warning that says what no longer works,
  * never a crash.
  *
- * The transports' reaches (grpc-js, microservice strategies, WebSocket adapters) live
- * in their own files under `lib/drainers/` until they move here.
+ * The transports' reaches have their own files here, one per library
+ * (`nest-microservices.ts`, `grpc-js.ts`, `nest-websockets.ts`, …; see docs/ARCHITECTURE.md).
  */
 import type { LoggerService } from '@nestjs/common';
 import type { ModulesContainer } from '@nestjs/core';

@@ -5,10 +5,12 @@ import type { QuitEvent, QuitPhase } from '../interfaces/quit-event.interface.js
 import type { QuitFailure, QuitPhaseReport, QuitReport, QuitTrigger } from '../interfaces/quit-report.interface.js';
 import type { TransportDrainer } from '../interfaces/transport-drainer.interface.js';
 import type { ResolvedQuitOptions } from '../quit.options.js';
+import { errorMessage, errorStack } from '../errors/error-message.js';
 import { QuitTimeoutError } from '../errors/quit-timeout.error.js';
 import { QuitMessages } from '../quit.messages.js';
 import type { WorkerSource } from '../workers/worker-source.interface.js';
 import { WorkerTracker } from '../workers/worker.tracker.js';
+import { safeLog } from './safe-log.js';
 import { now, round, settleWithin, sleep } from './timing.js';
 
 export interface PipelineInput {
@@ -177,7 +179,7 @@ export class QuitPipeline {
     this.lastPhase = phase;
     const durationMs = round(now() - begin);
     this.phases.push({ phase, startedAtMs: round(begin - this.start), durationMs, ...outcome });
-    if (outcome.timedOut) this.input.logger?.warn(QuitMessages.phaseTimedOut(phase, round(budget), outcome.pending));
+    if (outcome.timedOut) safeLog(this.input.logger, 'warn', QuitMessages.phaseTimedOut(phase, round(budget), outcome.pending));
     this.input.emit({ type: 'phase.ended', phase, at: Date.now(), durationMs, ...outcome });
   }
 
@@ -348,9 +350,9 @@ export class QuitPipeline {
   }
 
   private fail(phase: QuitPhase, source: string, message: string, error?: unknown, log = true) {
-    const detail = error === undefined ? '' : `: ${error instanceof Error ? error.message : String(error)}`;
+    const detail = error === undefined ? '' : `: ${errorMessage(error)}`;
     this.failures.push({ phase, source, message: `${message}${detail}`, error });
-    if (log) this.input.logger?.error(`${message}${detail}`, error instanceof Error ? error.stack : undefined);
+    if (log) safeLog(this.input.logger, 'error', `${message}${detail}`, errorStack(error));
   }
 }
 

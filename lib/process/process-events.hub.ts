@@ -1,3 +1,5 @@
+import { subscribeTo } from './subscribers.js';
+
 export interface ProcessEventsSubscriber {
   /** While true, the hub listens to uncaught errors for it (a listener there takes away Node's crash). */
   readonly wantsErrors: boolean;
@@ -32,12 +34,7 @@ export class ProcessEventsHub {
   ) {}
 
   subscribe(subscriber: ProcessEventsSubscriber): () => void {
-    this.subscribers.add(subscriber);
-    this.sync();
-    return () => {
-      this.subscribers.delete(subscriber);
-      this.sync();
-    };
+    return subscribeTo(this.subscribers, subscriber, () => this.sync());
   }
 
   /** Re-evaluates what to listen to (after a subscriber's `wantsErrors` changed). */

@@ -1,12 +1,14 @@
 import { Inject, Injectable, ShutdownSignal } from '@nestjs/common';
 import { setMaxListeners } from 'node:events';
 import { Subject } from 'rxjs';
+import { errorMessage, errorStack } from '../errors/error-message.js';
 import { HookRegistry } from '../hooks/hook.registry.js';
 import type { QuitEvent } from '../interfaces/quit-event.interface.js';
 import type { QuitReport, QuitTrigger } from '../interfaces/quit-report.interface.js';
 import type { WorkerHandle } from '../interfaces/tracked-worker.interface.js';
 import type { TransportDrainer } from '../interfaces/transport-drainer.interface.js';
 import { QuitPipeline } from '../pipeline/quit.pipeline.js';
+import { safeLog } from '../pipeline/safe-log.js';
 import { now } from '../pipeline/timing.js';
 import { QUIT_MODULE_OPTIONS } from '../quit.constants.js';
 import { QuitMessages } from '../quit.messages.js';
@@ -42,7 +44,7 @@ const realProcess: CoordinatorProcess = {
 const MAX_RECORDED_ERRORS = 20;
 
 /** Token of the process-wide parts: the module provides the real ones, a unit test its own. */
-export const QUIT_PROCESS = 'quit:process';
+const QUIT_PROCESS = 'quit:process';
 export const realProcessProvider = { provide: QUIT_PROCESS, useValue: realProcess };
 
 /**
@@ -100,6 +102,8 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
   private nestClosing = false;
   private deadlineAt?: number;
   private deadlineTimer?: NodeJS.Timeout;
+  /** Runs the pipeline of a shutdown asked for during an initialisation that never ends. */
+  private initFallback?: NodeJS.Timeout;
   private exiting = false;
   private finished = false;
   private uncaught = 0;
@@ -204,10 +208,7 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
   /** After Nest's last `onApplicationShutdown`: lets go of the process events and ends an owned process. */
   finish(): void {
     if (this.finished) return;
-    this.finished = true;
-    clearTimeout(this.deadlineTimer);
-    this.holding = false;
-    this.unsubscribe.forEach((off) => off());
+    this.letGo();
     if (!this.owned || this.exiting) return;
     this.end();
   }
@@ -259,11 +260,11 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
 
   onUncaughtError(error: unknown, origin: 'uncaughtException' | 'unhandledRejection'): boolean {
     if (this.finished || this.exiting) return false;
-    const message = error instanceof Error ? error.message : String(error);
-    const stack = error instanceof Error ? error.stack : undefined;
+    const message = errorMessage(error);
+    const stack = errorStack(error);
     if (!this.running) {
       if (this.init !== 'done' || !this.options.quitOnUncaughtError) return false;
-      this.options.logger?.error(QuitMessages.uncaughtStartsShutdown(origin, message), stack);
+      safeLog(this.options.logger, 'error', QuitMessages.uncaughtStartsShutdown(origin, message), stack);
       this.triggerError = { origin, error };
       void this.start('error', { reason: `${origin}: ${message}` });
       return true;
@@ -271,10 +272,10 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
     // A timer that throws on every tick must not flood the log or grow the report without bound.
     this.uncaught++;
     if (this.uncaught <= MAX_RECORDED_ERRORS) {
-      this.options.logger?.error(QuitMessages.uncaughtDuringShutdown(origin, message), stack);
+      safeLog(this.options.logger, 'error', QuitMessages.uncaughtDuringShutdown(origin, message), stack);
       this.record(origin, error);
     } else if (this.uncaught === MAX_RECORDED_ERRORS + 1) {
-      this.options.logger?.error(QuitMessages.uncaughtNotRecorded(MAX_RECORDED_ERRORS));
+      safeLog(this.options.logger, 'error', QuitMessages.uncaughtNotRecorded(MAX_RECORDED_ERRORS));
     }
     // Without us the process would have died of it: it is ours to end, non-zero.
     this.own();
@@ -285,7 +286,7 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
     if (this.exiting || this.finished || !this.running) return;
     this.exiting = true;
     const report = this.forcedReport({ processExitCode: code });
-    this.options.logger?.error(QuitMessages.processExitDuringShutdown(code, report.pending));
+    safeLog(this.options.logger, 'error', QuitMessages.processExitDuringShutdown(code, report.pending));
     this.events.next({ type: 'quit.forced', at: Date.now(), report });
     // Work was skipped: a zero code would say otherwise. Node exits with `process.exitCode`
     // as it stands after the 'exit' listeners.
@@ -328,21 +329,28 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
     const run = () => {
       if (started) return;
       started = true;
-      void pipeline.run().then((report) => {
+      clearTimeout(this.initFallback);
+      const ended = (report: QuitReport) => {
         this.lastReport = report;
         this.events.next({ type: 'quit.ended', at: Date.now(), report });
         settle(report);
         this.afterPipeline();
+      };
+      // The pipeline never rejects; were it to (a bug of ours), the shutdown still settles
+      // with what it got to, or app.close() and quit() would wait forever.
+      pipeline.run().then(ended, (error: unknown) => {
+        pipeline.recordFailure('pipeline', QuitMessages.pipelineFailed(), error);
+        ended(pipeline.report());
       });
     };
     if (this.init === 'running') {
-      this.options.logger?.log(QuitMessages.waitingForInit());
+      safeLog(this.options.logger, 'log', QuitMessages.waitingForInit());
       // One more turn after init: what the bootstrap code does right after it (Nest's
       // listen() binds the HTTP server) is done before the drain stops the intake.
       void this.initialised.then(() => setImmediate(run));
       // An initialisation that failed never says it is over: at the deadline the
       // pipeline runs anyway (with no time left, it reports what it could not do).
-      setTimeout(run, this.options.timeoutMs).unref();
+      this.initFallback = setTimeout(run, this.options.timeoutMs).unref();
     } else {
       run();
     }
@@ -362,10 +370,22 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
   /** An error-started shutdown with nothing to close the app ends the process itself. */
   private afterPipeline(): void {
     if (this.trigger === 'error' && !this.nestClosing && !this.finished && !this.exiting) {
-      this.finished = true;
-      this.unsubscribe.forEach((off) => off());
+      this.letGo();
       this.end();
     }
+  }
+
+  /**
+   * This app's shutdown is over: nothing process-wide keeps it any longer (the hubs would
+   * hold it, and act on the next signal, for the life of the process), and `events` completes.
+   */
+  private letGo(): void {
+    this.finished = true;
+    clearTimeout(this.deadlineTimer);
+    clearTimeout(this.initFallback);
+    this.holding = false;
+    this.unsubscribe.forEach((off) => off());
+    this.events.complete();
   }
 
   private closeApp(): void {
@@ -375,7 +395,7 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
       if (this.trigger === 'quit') {
         // Nothing can close the app: do not keep signals away from Node's default action,
         // and leave the process to whoever calls app.close().
-        this.options.logger?.warn(QuitMessages.noShutdownHooks());
+        safeLog(this.options.logger, 'warn', QuitMessages.noShutdownHooks());
         this.holding = false;
         this.proc.signals.sync();
       }
@@ -390,8 +410,7 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
     const message = QuitMessages.uncaughtError(origin);
     if (this.lastReport) {
       // The pipeline is over; Nest's own hooks are running: the final report takes it.
-      const detail = error instanceof Error ? error.message : String(error);
-      this.lastReport.failures.push({ phase: 'hooks', source: origin, message: `${message}: ${detail}`, error });
+      this.lastReport.failures.push({ phase: 'hooks', source: origin, message: `${message}: ${errorMessage(error)}`, error });
       this.lastReport.ok = false;
     } else {
       this.pipeline?.recordFailure(origin, message, error);
@@ -444,7 +463,7 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
     if (this.exiting) return;
     this.exiting = true;
     clearTimeout(this.deadlineTimer);
-    this.options.logger?.error(message);
+    safeLog(this.options.logger, 'error', message);
     const report = this.forcedReport(forced);
     this.events.next({ type: 'quit.forced', at: Date.now(), report });
     this.proc.exit(this.options.failureExitCode);
@@ -458,7 +477,7 @@ export class QuitCoordinator implements SignalSubscriber, ProcessEventsSubscribe
       return;
     }
     this.exiting = true;
-    this.options.logger?.log(QuitMessages.exiting(decision.code));
+    safeLog(this.options.logger, 'log', QuitMessages.exiting(decision.code));
     this.proc.exit(decision.code);
   }
 }

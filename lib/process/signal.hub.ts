@@ -1,3 +1,5 @@
+import { subscribeTo } from './subscribers.js';
+
 export interface SignalSubscriber {
   /** The signals it acts on; while `holding`, the hub keeps listening to them even when nothing else does. */
   readonly signals: readonly NodeJS.Signals[];
@@ -32,12 +34,7 @@ export class SignalHub {
   private readonly reraises = new Map<NodeJS.Signals, number>();
 
   subscribe(subscriber: SignalSubscriber): () => void {
-    this.subscribers.add(subscriber);
-    this.sync();
-    return () => {
-      this.subscribers.delete(subscriber);
-      this.sync();
-    };
+    return subscribeTo(this.subscribers, subscriber, () => this.sync());
   }
 
   /** Re-evaluates which signals to listen to (after a subscriber's `holding` changed). */

@@ -1,4 +1,5 @@
 import type { QuitFailure, QuitPhaseReport, QuitReport } from '../interfaces/quit-report.interface.js';
+import { errorMessage } from '../errors/error-message.js';
 
 /** The report with plain values only: errors reduced to their messages, for JSON. */
 export type PlainQuitReport = Omit<QuitReport, 'failures'> & {
@@ -25,7 +26,7 @@ function cause(report: QuitReport): string {
 const ms = (value: number) => `${value} ms`;
 
 /** The first line of both forms: how it ended, how long it took, what started it. */
-export function headline(report: QuitReport): string {
+function headline(report: QuitReport): string {
   const forced = report.forced ? `, forced: ${report.forced}` : '';
   return report.ok
     ? `Shutdown done in ${ms(report.durationMs)} (${cause(report)})`
@@ -82,8 +83,4 @@ function columns(rows: string[][]): string[] {
         .join('  ')
         .trimEnd(),
   );
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -16,6 +16,7 @@ export interface ChildExit {
 /** The app in a child process: its output read line by line, its shutdown events parsed. */
 export class ChildApp {
   readonly events: QuitEvent[] = [];
+  /** The last report the app sent: `quit.ended`'s, or `quit.forced`'s when the exit was forced. */
   report?: QuitReport;
   readonly output: string[] = [];
   readonly exited: Promise<ChildExit>;
@@ -75,7 +76,9 @@ export class ChildApp {
     try {
       const event = JSON.parse(json) as QuitEvent;
       this.events.push(event);
-      if (event.type === 'quit.ended') this.report = event.report;
+      // A forced exit (deadline, second signal, process.exit()) comes after any quit.ended
+      // and carries the report the process ended on: the one a failing test needs.
+      if (event.type === 'quit.ended' || event.type === 'quit.forced') this.report = event.report;
     } catch {
       this.output.push(`${QUIT_TESTING_MARK} (unreadable) ${json}`);
     }

@@ -3,6 +3,7 @@ import { ModulesContainer } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import type { QuitEvent } from '../interfaces/quit-event.interface.js';
 import type { QuitReport } from '../interfaces/quit-report.interface.js';
+import { errorMessage } from '../errors/error-message.js';
 import { QuitService } from '../quit.service.js';
 import { ChildApp, type ChildExit } from './child-app.js';
 import { freePort, untilListening } from './free-port.js';
@@ -81,6 +82,8 @@ const isChild = (app: ShutdownRunOptions['app']): app is ChildAppOptions => type
  * Starts the app, puts it under the load, signals it mid-load (or closes it), waits for
  * its exit, and returns one result. Bounded: the loops stop by themselves, the child is
  * always killed at the end, ports are free loopback ports.
+ * @throws when an in-process app's `close()` rejects: `runShutdown(): app.close() rejected: …`
+ *   (the error as `cause`), once the load has stopped.
  */
 export async function runShutdown(options: ShutdownRunOptions): Promise<ShutdownResult> {
   const loads = Array.isArray(options.load) ? options.load : [options.load];
@@ -146,7 +149,14 @@ async function runInProcess(nest: INestApplication, loads: ShutdownLoad[], optio
       options,
       () => closed,
       () => undefined,
-      () => nest.close().then(() => void (closed = true)),
+      () =>
+        nest.close().then(
+          () => void (closed = true),
+          (error: unknown) => {
+            closed = true;
+            throw new Error(`runShutdown(): app.close() rejected: ${errorMessage(error)}`, { cause: error });
+          },
+        ),
     );
     return { ...run.figures, exitMs: run.exitMs, exitedInTime: run.closed, report: quit?.report, events: events.map(describeEvent), ports: { PORT: port }, output: [] };
   } finally {
@@ -198,11 +208,18 @@ async function underLoad(
     .then(() => void (endedAt = performance.now()));
   const limit = options.exitTimeoutMs ?? 30_000;
   let timer: NodeJS.Timeout | undefined;
-  const closed = await Promise.race([end.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), limit)))]);
-  clearTimeout(timer);
-  // No new work once the app is gone (or given up on); what is still open ends on its own
-  // (its sockets are closed), bounded in any case.
-  const figures = await load.stop();
+  let closed: boolean;
+  let figures: LoadsFigures;
+  try {
+    closed = await Promise.race([end.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), limit)))]);
+  } finally {
+    // Also when the close rejects: no timer left behind, and the load loops stop now
+    // rather than at their cap. The rejection then goes on to the caller.
+    clearTimeout(timer);
+    // No new work once the app is gone (or given up on); what is still open ends on its own
+    // (its sockets are closed), bounded in any case.
+    figures = await load.stop();
+  }
   return { figures, exitMs: Math.round((endedAt - signalledAt) * 10) / 10, closed };
 }
 

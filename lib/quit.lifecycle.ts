@@ -21,7 +21,7 @@ export class QuitLifecycle implements OnApplicationBootstrap, OnModuleDestroy {
   ) {
     orderLifecycleHooks(modules, core);
     // Gateways listen during app.init(), before any lifecycle hook: their adapter is watched now.
-    prepareDrainers(modules);
+    prepareDrainers(modules, core.options);
   }
 
   onApplicationBootstrap(): void {

@@ -51,6 +51,39 @@ describe('PersistentConnections', () => {
     expect(conns.size).toBe(0);
   });
 
+  it('with a grace: an idle connection says goodbye once the grace has passed since its last message or reply (at once if quiet that long); one that gets a message meanwhile is served and leaves after its reply', () => {
+    jest.useFakeTimers();
+    let t = 0;
+    const log: string[] = [];
+    const conns = new PersistentConnections<Conn>({ goodbye: (c) => log.push(`goodbye ${c.id} at ${t}`), destroy: () => undefined }, 250, () => t);
+    const quiet = { id: 'quiet' };
+    const recent = { id: 'recent' };
+    const chatty = { id: 'chatty' };
+    conns.add(quiet); // t = 0
+    t = 100;
+    conns.add(recent);
+    conns.add(chatty);
+    t = 300;
+    expect(conns.begin(recent)).toBe(true);
+    conns.end(recent); // its last reply at 300
+    expect(conns.begin(chatty)).toBe(true);
+    conns.end(chatty); // at 300 too
+    t = 400;
+    void conns.drain();
+    expect(log).toEqual(['goodbye quiet at 400']); // quiet for 400 ms: at once
+    t = 450;
+    jest.advanceTimersByTime(50);
+    expect(conns.begin(chatty)).toBe(true); // its next message, within the grace: served
+    t = 550;
+    jest.advanceTimersByTime(100); // recent's grace is over (300 + 250)
+    expect(log).toEqual(['goodbye quiet at 400', 'goodbye recent at 550']);
+    t = 600;
+    conns.end(chatty); // the reply goes out, the goodbye right after it
+    expect(log).toEqual(['goodbye quiet at 400', 'goodbye recent at 550', 'goodbye chatty at 600']);
+    expect(conns.begin(chatty)).toBe(false); // nothing starts after the goodbye
+    expect(jest.getTimerCount()).toBe(0);
+  });
+
   it('lets a busy connection finish every handler it started, then says goodbye; nothing starts after it', async () => {
     const { log, conns } = recorder();
     const a = { id: 'a' };
@@ -269,7 +302,7 @@ describe('gatewaysFinder without the adapter seam', () => {
     const instance = Object.assign(new Gateway(), { server });
     // A container whose ApplicationConfig cannot be reached: the adapter is never watched.
     const modules = new Map([['m', { providers: new Map([['Gateway', { instance, metatype: Gateway }]]) }]]) as unknown as ModulesContainer;
-    watchGateways(modules);
+    watchGateways(modules, 250);
     const added: TransportDrainer[] = [];
     const warnings: string[] = [];
     gatewaysFinder({ modules, options: { logger: { warn: (m: string) => warnings.push(m) } }, add: (d: TransportDrainer) => added.push(d) } as never);

@@ -30,8 +30,8 @@ const finders: DrainerFinder[] = [httpFinder, gatewaysFinder, rpcFinder];
  * Runs from a provider's constructor, before `app.init()` connects the gateways: what must
  * see servers being created (a gateway on its own port listens before any lifecycle hook).
  */
-export function prepareDrainers(modules: ModulesContainer): void {
-  watchGateways(modules);
+export function prepareDrainers(modules: ModulesContainer, options: ResolvedQuitOptions): void {
+  watchGateways(modules, options.http.idleGraceMs);
 }
 
 export function discoverDrainers(ctx: DrainerContext): void {

@@ -39,7 +39,7 @@ export function drainerForServer(target: unknown, options: Pick<ResolvedQuitOpti
   }
   if (target instanceof NetServer) return new NetDrainer(target);
   if (typeof t.handleUpgrade === 'function' && typeof t.on === 'function') {
-    return new GatewayDrainer(rawWsKind(options.http.idleGraceMs), target as unknown as WsServer);
+    return new GatewayDrainer(rawWsKind(options.http.idleGraceMs), target as unknown as WsServer, options.http.idleGraceMs);
   }
   if (typeof t.tryShutdown === 'function' && typeof t.forceShutdown === 'function' && typeof t.bindAsync === 'function') {
     return GrpcDrainer.forServer(target as unknown as GrpcJsServer);

@@ -26,12 +26,33 @@ export interface ConnectionProtocol<C> {
  */
 export class PersistentConnections<C extends object> {
   private readonly open = new Map<C, number>();
+  /** When each connection last carried a message or a reply (only kept with a grace). */
+  private readonly active = new Map<C, number>();
   private draining = false;
   private handlers = 0;
   private empty?: () => void;
   private emptied?: Promise<void>;
+  /** Idle connections waiting out their grace at the drain's start, in order of due time. */
+  private waiting: Array<{ conn: C; due: number }> = [];
+  private timer?: NodeJS.Timeout;
 
-  constructor(private readonly protocol: ConnectionProtocol<C>) {}
+  /**
+   * @param graceMs the keep-alive rule of the HTTP drain (docs/HTTP.md), for protocols
+   *   whose clients may be writing their next message as the drain starts: a connection
+   *   with nothing in flight at the start of the drain gets its goodbye once `graceMs` has
+   *   passed since its last message or reply (at once if it has been quiet that long). A
+   *   client that has just had a reply and sends its next message right away would
+   *   otherwise cross the goodbye (its message arrives after the close was sent, and is
+   *   not started); within the grace it is served, and its connection says goodbye right
+   *   after that reply, which the client reads before the close. 0 (the default): the
+   *   goodbye goes at once — for a transport that stops reading at the drain's start
+   *   (Nest's TCP), where waiting would serve nothing.
+   */
+  constructor(
+    private readonly protocol: ConnectionProtocol<C>,
+    private readonly graceMs = 0,
+    private readonly clock: () => number = () => performance.now(),
+  ) {}
 
   /** Connections open now. */
   get size(): number {
@@ -48,6 +69,7 @@ export class PersistentConnections<C extends object> {
     if (this.open.has(conn)) return;
     this.open.set(conn, 0);
     if (this.draining) this.leave(conn);
+    else this.touch(conn);
   }
 
   /** `conn` has closed, whoever closed it. */
@@ -59,6 +81,7 @@ export class PersistentConnections<C extends object> {
     // waits for them).
     if (state > 0) this.handlers -= state;
     this.open.delete(conn);
+    this.active.delete(conn);
     this.check();
   }
 
@@ -74,6 +97,7 @@ export class PersistentConnections<C extends object> {
     if (state === undefined || state < 0) return false;
     this.open.set(conn, state + 1);
     this.handlers++;
+    this.touch(conn);
     return true;
   }
 
@@ -83,7 +107,10 @@ export class PersistentConnections<C extends object> {
     if (state === undefined || state <= 0) return;
     this.handlers--;
     this.open.set(conn, state - 1);
+    // During the drain the goodbye follows the last reply at once: the client reads the
+    // reply, then the close, before it could send on the connection again.
     if (state === 1 && this.draining) this.leave(conn);
+    else this.touch(conn);
   }
 
   /** Starts the drain; resolves once every connection has closed. */
@@ -91,7 +118,15 @@ export class PersistentConnections<C extends object> {
     if (!this.draining) {
       this.draining = true;
       this.emptied = new Promise((resolve) => (this.empty = resolve));
-      for (const [conn, state] of this.open) if (state === 0) this.leave(conn);
+      const now = this.clock();
+      for (const [conn, state] of this.open) {
+        if (state !== 0) continue;
+        const due = (this.active.get(conn) ?? -Infinity) + this.graceMs;
+        if (due <= now) this.leave(conn);
+        else this.waiting.push({ conn, due });
+      }
+      this.waiting.sort((a, b) => a.due - b.due);
+      this.wake();
       this.check();
     }
     return this.emptied!;
@@ -99,6 +134,7 @@ export class PersistentConnections<C extends object> {
 
   /** Ends every connection still open (the phase timeout). */
   forceClose(): void {
+    this.stopWaiting();
     for (const conn of [...this.open.keys()]) this.protocol.destroy(conn);
   }
 
@@ -110,6 +146,7 @@ export class PersistentConnections<C extends object> {
    */
   async closeAll(graceMs: number): Promise<void> {
     const emptied = this.drain();
+    this.stopWaiting();
     for (const [conn, state] of [...this.open]) {
       if (state < 0) continue;
       this.handlers -= state;
@@ -125,10 +162,40 @@ export class PersistentConnections<C extends object> {
 
   private leave(conn: C): void {
     this.open.set(conn, -1);
+    this.active.delete(conn);
     this.protocol.goodbye(conn);
   }
 
+  private touch(conn: C): void {
+    if (this.graceMs > 0) this.active.set(conn, this.clock());
+  }
+
+  /** Says goodbye to the idle connections whose grace is over; one timer for the next one due. */
+  private wake(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const now = this.clock();
+    let i = 0;
+    for (; i < this.waiting.length && this.waiting[i]!.due <= now; i++) {
+      const { conn } = this.waiting[i]!;
+      // Still idle: goodbye. Busy since: it leaves after its reply. Gone or gone already: nothing.
+      if (this.open.get(conn) === 0) this.leave(conn);
+    }
+    this.waiting = this.waiting.slice(i);
+    const next = this.waiting[0];
+    if (next) this.timer = setTimeout(() => this.wake(), Math.max(1, Math.ceil(next.due - now)));
+  }
+
+  private stopWaiting(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.waiting = [];
+  }
+
   private check(): void {
-    if (this.draining && this.open.size === 0) this.empty?.();
+    if (this.draining && this.open.size === 0) {
+      this.stopWaiting();
+      this.empty?.();
+    }
   }
 }

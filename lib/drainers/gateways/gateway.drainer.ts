@@ -73,8 +73,9 @@ export class GatewayDrainer<S, C extends object> implements TransportDrainer {
   constructor(
     private readonly kind: GatewayKind<S, C>,
     private readonly server: S,
+    graceMs = 0,
   ) {
-    this.connections = new PersistentConnections<C>({ goodbye: (conn) => kind.goodbye(conn), destroy: (conn) => kind.destroy(conn) });
+    this.connections = new PersistentConnections<C>({ goodbye: (conn) => kind.goodbye(conn), destroy: (conn) => kind.destroy(conn) }, graceMs);
     kind.follow(server, (conn) => this.open(conn));
   }
 

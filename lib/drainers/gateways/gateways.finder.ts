@@ -20,6 +20,9 @@ class GatewayRegistry {
   /** An adapter whose `create` could not be wrapped: its servers are not seen as they are made. */
   blind = false;
 
+  /** @param graceMs `http.idleGraceMs`: the keep-alive grace of an idle connection (see `PersistentConnections`). */
+  constructor(private readonly graceMs: number) {}
+
   adapter(adapter: NestWsAdapter): void {
     if (this.tapped.has(adapter)) return;
     this.tapped.add(adapter);
@@ -32,10 +35,10 @@ class GatewayRegistry {
     if (typeof target !== 'object' || target === null || this.servers.has(target)) return;
     if (io) {
       this.servers.add(io);
-      this.drainers.push(new GatewayDrainer(socketIoKind, io));
+      this.drainers.push(new GatewayDrainer(socketIoKind, io, this.graceMs));
     } else if (isWsServer(server)) {
       this.servers.add(server);
-      this.drainers.push(new GatewayDrainer(wsKind(port, httpServer), server));
+      this.drainers.push(new GatewayDrainer(wsKind(port, httpServer), server, this.graceMs));
     }
   }
 }
@@ -47,9 +50,9 @@ const registries = new WeakMap<ModulesContainer, GatewayRegistry>();
  * Nest reads it, so every gateway server is seen as it is created (with its port) and
  * every gateway message handler is counted. Nothing to add in `main.ts` or the gateway.
  */
-export function watchGateways(modules: ModulesContainer): void {
+export function watchGateways(modules: ModulesContainer, graceMs: number): void {
   if (registries.has(modules)) return;
-  const registry = new GatewayRegistry();
+  const registry = new GatewayRegistry(graceMs);
   registries.set(modules, registry);
   registry.watched = watchIoAdapter(modules, (adapter) => {
     registry.adapter(adapter);
@@ -66,7 +69,7 @@ export function watchGateways(modules: ModulesContainer): void {
 export const gatewaysFinder: DrainerFinder = ({ modules, options, add, httpHost }) => {
   let registry = registries.get(modules);
   if (!registry) {
-    registry = new GatewayRegistry();
+    registry = new GatewayRegistry(options.http.idleGraceMs);
     registries.set(modules, registry);
   }
   const httpServer = httpHost?.httpAdapter?.getHttpServer?.();
@@ -78,5 +81,5 @@ export const gatewaysFinder: DrainerFinder = ({ modules, options, add, httpHost 
   }
   if (registry.untapped && registry.drainers.length) options.logger?.warn(QuitMessages.gatewayHandlersNotCounted());
   for (const drainer of registry.drainers) add(drainer);
-  for (const wss of graphqlWsServers(modules)) if (isWsServer(wss)) add(new GatewayDrainer(graphqlWsKind(httpServer), wss as WsServer));
+  for (const wss of graphqlWsServers(modules)) if (isWsServer(wss)) add(new GatewayDrainer(graphqlWsKind(httpServer), wss as WsServer, options.http.idleGraceMs));
 };

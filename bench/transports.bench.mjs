@@ -3,7 +3,7 @@
 // microservice, a steady stream of send() requests and emit() events, SIGTERM to replica A
 // mid-stream. Nest alone (`enableShutdownHooks()`) against nestjs-quit. Counts, not times,
 // are what matter here; SIGTERM → exit is given for both.
-import { ClientProxyFactory, Transport } from '@nestjs/microservices';
+import { ClientProxyFactory } from '@nestjs/microservices';
 import { Logger } from '@nestjs/common';
 import os from 'node:os';
 import { lastValueFrom, timeout } from 'rxjs';
@@ -19,6 +19,7 @@ const REPLY_TIMEOUT_MS = 12_000;
 const KILL_AFTER_MS = 15_000;
 const handlerMs = (n) => 40 + ((n * 37) % 261);
 const file = built('test/src/transport-app.js');
+const { transportClientOptions } = await import(built('test/src/transport-client.js'));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const KINDS = [
@@ -35,18 +36,7 @@ const VARIANTS = [
 ];
 
 function clientFor(kind, port, queue) {
-  const host = '127.0.0.1';
-  const o =
-    kind === 'tcp'
-      ? { transport: Transport.TCP, options: { host, port } }
-      : kind === 'redis'
-        ? { transport: Transport.REDIS, options: { host, port } }
-        : kind === 'nats'
-          ? { transport: Transport.NATS, options: { servers: [`nats://${host}:${port}`] } }
-          : kind === 'mqtt'
-            ? { transport: Transport.MQTT, options: { url: `mqtt://${host}:${port}` } }
-            : { transport: Transport.RMQ, options: { urls: [`amqp://guest:guest@${host}:${port}`], queue } };
-  return ClientProxyFactory.create(o);
+  return ClientProxyFactory.create(transportClientOptions(kind === 'rmq-ack' ? 'rmq' : kind, port, queue));
 }
 
 const evLines = (out, prefix) => out().split('\n').filter((l) => l.startsWith(`ev:${prefix} `)).map((l) => l.split(' ')[1]);

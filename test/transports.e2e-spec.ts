@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
+import { ClientProxyFactory, type ClientProxy } from '@nestjs/microservices';
 import http from 'node:http';
 import { lastValueFrom, timeout } from 'rxjs';
 import { RmqDrainer } from '../lib/drainers/rpc-rmq.drainer.js';
@@ -11,6 +11,7 @@ import { FreezableProxy } from './helpers/brokers-proxy.js';
 import { brokerPort, brokerReady } from './helpers/brokers.js';
 import { childStarter, type Child, type Exit } from './helpers/child.js';
 import { get } from './helpers/http.js';
+import { transportClientOptions } from './src/transport-client.js';
 import { freePort } from './helpers/ports.js';
 
 // The test's own clients log their reconnects: keep them out of the output.
@@ -49,17 +50,7 @@ const REPLY_TIMEOUT_MS = 8_000;
 const handlerMs = (n: number) => 40 + ((n * 37) % 261);
 
 function clientFor(kind: Kind, port: number, queue = QUEUE[kind]): ClientProxy {
-  const host = '127.0.0.1';
-  const o =
-    kind === 'tcp'
-      ? { transport: Transport.TCP, options: { host, port } }
-      : kind === 'redis'
-        ? { transport: Transport.REDIS, options: { host, port } }
-        : kind === 'nats'
-          ? { transport: Transport.NATS, options: { servers: [`nats://${host}:${port}`] } }
-          : kind === 'mqtt'
-            ? { transport: Transport.MQTT, options: { url: `mqtt://${host}:${port}` } }
-            : { transport: Transport.RMQ, options: { urls: [`amqp://guest:guest@${host}:${port}`], queue } };
+  const o = transportClientOptions(kind === 'rmq-ack' ? 'rmq' : kind, port, queue);
   const c = ClientProxyFactory.create(o as never) as unknown as ClientProxy;
   clients.push(c);
   return c;

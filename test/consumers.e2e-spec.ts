@@ -8,8 +8,9 @@
  *   CommonJS, Nest 11.0.0, Express, no optional peer installed (no gRPC)
  *
  * The CommonJS apps `require()` the package's CommonJS build, the ESM apps `import` its
- * ESM build. See test/consumers/README.md, and prepare.mjs for how they are installed
- * and compiled.
+ * ESM build. The four gRPC apps also run the README's quick start (grpc-health-check and
+ * @nestjs/terminus installed, as the README says). See test/consumers/README.md, and
+ * prepare.mjs for how they are installed and compiled.
  */
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import * as grpc from '@grpc/grpc-js';
@@ -24,9 +25,11 @@ import { expectedContract, MICROSERVICES_GAPS } from './helpers/internals-contra
 import { Child } from './helpers/child.js';
 import { get } from './helpers/http.js';
 import { freePort } from './helpers/ports.js';
+import { check, healthClient, watchHealth } from './src/grpc-proto.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PROTO = path.join(here, 'consumers', 'app', 'probe.proto');
+const QUICK_START = path.join(here, 'consumers', 'app', 'quick-start');
 
 interface Prepared {
   name: string;
@@ -164,6 +167,26 @@ async function inFlight(app: Child, port: number) {
   return { request };
 }
 
+describe("the README's quick start: the consumer apps' copy (test/consumers/app/quick-start) is the README's code", () => {
+  /** The lines from the one that matches `first` to the end of its code block (README) or of the file. */
+  const from = (text: string, first: RegExp, end?: RegExp) => {
+    const lines = text.split('\n');
+    const start = lines.findIndex((l) => first.test(l));
+    const stop = end ? lines.findIndex((l, i) => i > start && end.test(l)) : lines.length;
+    expect(start).toBeGreaterThanOrEqual(0);
+    return lines.slice(start, stop).join('\n').trimEnd();
+  };
+  const readme = readFileSync(path.join(here, '..', 'README.md'), 'utf8');
+
+  it.each([
+    { file: 'app.module.ts', first: /^\/\/ app\.module\.ts$/ },
+    { file: 'main.ts', first: /^\/\/ main\.ts / },
+  ])('$file: word for word the README block (so the gRPC apps compile, and run, what the README shows)', ({ file, first }) => {
+    const copy = from(readFileSync(path.join(QUICK_START, file), 'utf8'), first);
+    expect(copy).toBe(from(readme, first, /^```$/));
+  });
+});
+
 describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ name, module, nest, grpc: hybrid, microservices }) => {
   // The gRPC cases exist only for an app that has the microservices peer: not run, not skipped.
   const itWithGrpc = hybrid ? it : () => undefined;
@@ -185,6 +208,8 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
     if (module === 'commonjs') expect(main).toContain('require("nestjs-quit")');
     else expect(main).toMatch(/^import \{[^}]*\} from 'nestjs-quit';$/m);
     expect(existsSync(path.join(c.dir, 'dist', 'src', 'public-types.js'))).toBe(true);
+    // The README's main.ts and app.module.ts, compiled as they are (the apps with gRPC and terminus).
+    expect(existsSync(path.join(c.dir, 'dist', 'src', 'quick-start', 'main.js'))).toBe(hybrid);
   });
 
   it(`the internals contract (lib/internals/contract.ts), from the installed ${module === 'commonjs' ? 'CommonJS' : 'ESM'} build: every reach of every library installed here is found, except those this version does not have; the others are reported absent`, async () => {
@@ -348,6 +373,62 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
       'pool.destroy',
       'hooks.destroy',
     ]);
+    expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
+  });
+
+  itWithGrpc("the README's quick start (grpcHealth: true, a terminus readiness route, readinessDelayMs: 3_000): grpc.health.v1 Check and Watch and /health/ready flip from the first moment of quitting, while calls are still served", async () => {
+    const grpcPort = await freePort();
+    const app = start(name, { GRPC_PORT: String(grpcPort), PROBE_PROTO: PROTO, QUICK_START: '1' });
+    const port = await app.ready();
+    const health = await healthClient(grpcPort);
+    clients.push(health);
+    // The route's status, or why there was none (ECONNREFUSED once the listener closed).
+    const ready = () => get(port, '/health/ready').then((r) => r.status, (e: NodeJS.ErrnoException) => e.code);
+    const before = {
+      grpc: await Promise.all([check(health, ''), check(health, 'probe.Probe'), check(health, 'no.Such')]),
+      ready: await ready(),
+    };
+    const watch = watchHealth(health, '');
+    await watch.next(1);
+    const held = grpcSlow(grpcPort, { id: 3, ms: 300 });
+    await app.waitFor('ev:call.start');
+
+    app.kill('SIGTERM');
+    // The next status, or the end of the stream if none comes (asserted below).
+    await Promise.race([watch.next(2), watch.ended]);
+    // Told NOT_SERVING, a client is still served: the README's readinessDelayMs has not run out.
+    const during = {
+      grpc: await Promise.all([check(health, ''), check(health, 'probe.Probe')]),
+      ready: await ready(),
+      call: await grpcSlow(grpcPort, { id: 4, ms: 0 }),
+    };
+    const [watchEnd, heldCall, exit] = await Promise.all([watch.ended, held, app.exited]);
+
+    const serving = { code: grpc.status.OK, status: 'SERVING' };
+    const notServing = { code: grpc.status.OK, status: 'NOT_SERVING' };
+    expect(before).toEqual({ grpc: [serving, serving, { code: grpc.status.NOT_FOUND }], ready: 200 });
+    expect(watch.statuses).toEqual(['SERVING', 'NOT_SERVING']);
+    expect(during).toEqual({ grpc: [notServing, notServing], ready: 503, call: { code: grpc.status.OK, reply: { id: 4, status: 'done' } } });
+    expect(heldCall).toEqual({ code: grpc.status.OK, reply: { id: 3, status: 'done' } });
+    // The Watch ended with OK when quitting began: it held nothing in the drain (the report is clean).
+    expect(watchEnd).toBe(grpc.status.OK);
+    const events = shutdownEvents(app);
+    expect(events.filter((e) => !e.startsWith('drained '))).toEqual([
+      'phase.fire',
+      'phase.readiness',
+      'call.end', // both calls, during the delay, before any intake stopped
+      'call.end',
+      'phase.transports',
+      'intake-stopped http',
+      'intake-stopped grpc',
+      'phase.workers',
+      'phase.hooks',
+      'hook.flush',
+      OK_REPORT,
+      'pool.destroy',
+      'hooks.destroy',
+    ]);
+    expect(events.filter((e) => e.startsWith('drained ')).sort()).toEqual(['drained grpc', 'drained http']);
     expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
   });
 

@@ -20,6 +20,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { QuitOptionsError } from '../lib/errors/quit-options.error.js';
 import { QuitMessages } from '../lib/quit.messages.js';
 import { expectedContract, MICROSERVICES_GAPS } from './helpers/internals-contract.js';
 import { Child } from './helpers/child.js';
@@ -188,8 +189,10 @@ describe("the README's quick start: the consumer apps' copy (test/consumers/app/
 });
 
 describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ name, module, nest, grpc: hybrid, microservices }) => {
-  // The gRPC cases exist only for an app that has the microservices peer: not run, not skipped.
+  // The gRPC cases exist only for an app that has the microservices peer: not run, not
+  // skipped; the cases of a package that is missing, only for the app without it.
   const itWithGrpc = hybrid ? it : () => undefined;
+  const itWithoutGrpc = hybrid ? () => undefined : it;
   it('has the packed package installed from its tarball, and compiles with its public types under strict settings', () => {
     const c = consumer(name);
     expect(c.nest).toBe(nest);
@@ -251,7 +254,7 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
     expect(imported).toEqual({ code: 0, output: 'true\n' });
   });
 
-  it(`Jest (${module === 'commonjs' ? 'CommonJS mode, as Nest 11 apps run it' : 'ESM mode, as Nest 12 apps must'}) loads the package; app.close() runs the pipeline before onModuleDestroy`, async () => {
+  it(`Jest (${module === 'commonjs' ? 'CommonJS mode, as Nest 11 apps run it' : 'ESM mode, as Nest 12 apps must'}) loads the package; app.close() runs the pipeline before onModuleDestroy; grpcHealth: true loads grpc-health-check ${hybrid ? '' : '(not installed here: the start fails naming grpcHealth) '}through Jest's ${module === 'commonjs' ? 'require' : 'import()'}`, async () => {
     const { dir } = consumer(name);
     const jest = path.join(here, '..', 'node_modules', 'jest', 'bin', 'jest.js');
     const config = JSON.stringify({ testEnvironment: 'node' });
@@ -260,7 +263,7 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
         ? [jest, '--ci', '--rootDir', 'src/jest', '--config', config, 'quit\\.test\\.cjs$']
         : ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', jest, '--ci', '--rootDir', 'src/jest', '--config', config, 'quit\\.test\\.mjs$'];
     const result = await run(dir, args);
-    expect(result.output).toMatch(/^Tests: +1 passed, 1 total$/m);
+    expect(result.output).toMatch(/^Tests: +2 passed, 2 total$/m);
     expect(result.code).toBe(0);
   });
 
@@ -430,6 +433,18 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
     ]);
     expect(events.filter((e) => e.startsWith('drained ')).sort()).toEqual(['drained grpc', 'drained http']);
     expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
+  });
+
+  itWithoutGrpc('grpcHealth: true where grpc-health-check is not installed: the start fails with a QuitOptionsError naming grpcHealth and the package, and the process exits', async () => {
+    const app = start(name, { QUIT_OPTIONS: JSON.stringify({ grpcHealth: true }) });
+    // Never listening: ready() rejects when the process exits first.
+    expect(await app.ready().then(() => 'listening', () => 'exited')).toBe('exited');
+    const exit = await app.exited;
+    // What Node's require says follows the module's message: the package's name, then the require stack.
+    const message = new QuitOptionsError('grpcHealth', true, QuitMessages.grpcHealthPackageMissing("Cannot find module 'grpc-health-check'")).message;
+    expect(app.output()).toContain(`QuitOptionsError: ${message.slice(0, -1)}\nRequire stack:\n`);
+    // main.ts's catch: console.error, then exit 70.
+    expect(exit).toMatchObject({ code: 70, signal: null });
   });
 
   it.each([

@@ -147,6 +147,23 @@ const PROBE_ORDER = [
   'hooks.destroy',
 ];
 
+interface LogRecord {
+  level: string;
+  context?: string;
+  message: unknown;
+}
+
+/** What the app's `new ConsoleLogger({ json: true })` (LOGGER=json) wrote to one stream in the module's context: one record a line. */
+function quitRecords(app: Child, stream: 'stdout' | 'stderr'): LogRecord[] {
+  const lines = stream === 'stdout' ? app.lines : app.stderr.join('').split('\n');
+  return lines
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as LogRecord)
+    .filter((r) => r.context === 'QuitModule');
+}
+
+const PHASES = ['fire', 'readiness', 'transports', 'workers', 'hooks'];
+
 /** Asserts the probe's order: everything in `PROBE_ORDER`, the worker's end before the hooks. */
 function expectProbeOrder(app: Child, after: string[] = []): void {
   const events = shutdownEvents(app);
@@ -300,8 +317,8 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
     expect(result.code).toBe(0);
   });
 
-  it('SIGTERM: the request and the tracked worker in flight finish while the pool is open, then the quit hooks, then onModuleDestroy', async () => {
-    const app = start(name);
+  it("SIGTERM: the request and the tracked worker in flight finish while the pool is open, then the quit hooks, then onModuleDestroy; with Nest's new ConsoleLogger({ json: true }) the clean shutdown logs one record whose fields are the report's, its summary line among them", async () => {
+    const app = start(name, { LOGGER: 'json' });
     const port = await app.ready();
     const { request } = await inFlight(app, port);
     app.kill('SIGTERM');
@@ -310,6 +327,20 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
     expectProbeOrder(app);
     // Nest re-raises the signal once closed: the process dies of it, as it would without the module.
     expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
+
+    const logs = quitRecords(app, 'stdout');
+    expect(logs.map((r) => [r.level, typeof r.message])).toEqual([
+      ['log', 'string'],
+      ['log', 'object'],
+    ]);
+    expect(logs[0]!.message).toBe(QuitMessages.started('signal', 'SIGTERM'));
+    const report = logs[1]!.message as Record<string, any>;
+    expect(report.summary).toMatch(/^Shutdown done in [\d.]+ ms \(signal SIGTERM\): fire [\d.]+ ms, readiness [\d.]+ ms, transports [\d.]+ ms, workers [\d.]+ ms, hooks [\d.]+ ms$/);
+    expect(report).toMatchObject({ ok: true, trigger: 'signal', signal: 'SIGTERM', pending: [], failures: [], skippedWorkerRuns: 0 });
+    expect(report.phases.map((p: { phase: string; durationMs: unknown; timedOut: boolean }) => [p.phase, typeof p.durationMs, p.timedOut])).toEqual(
+      PHASES.map((phase) => [phase, 'number', false]),
+    );
+    expect(quitRecords(app, 'stderr')).toEqual([]);
   });
 
   itWithGrpc('hybrid gRPC, SIGTERM: intake stops on HTTP then gRPC; the call and the request in flight finish before onModuleDestroy', async () => {
@@ -468,6 +499,33 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
     const exit = await app.exited;
     expect(exit).toMatchObject({ code: 0, signal: null });
     expect(app.events().slice(-4)).toEqual([OK_REPORT, 'pool.destroy', 'hooks.destroy', 'exit 0']);
+  });
+
+  it("a quit hook that times out: exit 1; with Nest's new ConsoleLogger({ json: true }), the failed report is one error record with the phases, what was pending and each failure as fields", async () => {
+    const app = start(name, { HOOK: 'hang', LOGGER: 'json' });
+    await app.ready();
+    app.kill('SIGTERM');
+    const exit = await app.exited;
+    expect(exit).toMatchObject({ code: 1, signal: null });
+    expect(app.events().slice(-5)).toEqual([
+      'hook.flush',
+      'report {"ok":false,"pending":["hooks: Hooks@misbehave"],"failures":["Hooks@misbehave"]}',
+      'pool.destroy',
+      'hooks.destroy',
+      'exit 1',
+    ]);
+
+    const reports = quitRecords(app, 'stderr').filter((r) => typeof r.message === 'object');
+    expect(reports.map((r) => r.level)).toEqual(['error']);
+    const report = reports[0]!.message as Record<string, any>;
+    expect(report.summary).toMatch(/^Shutdown failed after [\d.]+ ms \(signal SIGTERM\)$/);
+    expect(report).toMatchObject({ ok: false, trigger: 'signal', signal: 'SIGTERM', pending: ['hooks: Hooks@misbehave'] });
+    expect(report.failures).toEqual([{ source: 'Hooks@misbehave', phase: 'hooks', message: QuitMessages.hookTimedOut('Hooks@misbehave', 300) }]);
+    expect(report.phases.map((p: { phase: string; durationMs: unknown; timedOut: boolean; pending: string[] }) => [p.phase, typeof p.durationMs, p.timedOut, p.pending])).toEqual(
+      PHASES.map((phase) => [phase, 'number', phase === 'hooks', phase === 'hooks' ? ['Hooks@misbehave'] : []]),
+    );
+    // Nothing of it went to stdout as a clean summary.
+    expect(quitRecords(app, 'stdout').filter((r) => typeof r.message === 'object')).toEqual([]);
   });
 
   it('a second SIGINT while a hook hangs exits at once, with code 1 and the report', async () => {

@@ -8,8 +8,9 @@
  *   CommonJS, Nest 11.0.0, Express, no optional peer installed (no gRPC)
  *
  * The CommonJS apps `require()` the package's CommonJS build, the ESM apps `import` its
- * ESM build. See test/consumers/README.md, and prepare.mjs for how they are installed
- * and compiled.
+ * ESM build. The four gRPC apps also run the README's quick start (grpc-health-check and
+ * @nestjs/terminus installed, as the README says). See test/consumers/README.md, and
+ * prepare.mjs for how they are installed and compiled.
  */
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import * as grpc from '@grpc/grpc-js';
@@ -19,14 +20,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { QuitOptionsError } from '../lib/errors/quit-options.error.js';
 import { QuitMessages } from '../lib/quit.messages.js';
 import { expectedContract, MICROSERVICES_GAPS } from './helpers/internals-contract.js';
 import { Child } from './helpers/child.js';
 import { get } from './helpers/http.js';
 import { freePort } from './helpers/ports.js';
+import { check, healthClient, watchHealth } from './src/grpc-proto.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PROTO = path.join(here, 'consumers', 'app', 'probe.proto');
+const QUICK_START = path.join(here, 'consumers', 'app', 'quick-start');
 
 interface Prepared {
   name: string;
@@ -143,6 +147,23 @@ const PROBE_ORDER = [
   'hooks.destroy',
 ];
 
+interface LogRecord {
+  level: string;
+  context?: string;
+  message: unknown;
+}
+
+/** What the app's `new ConsoleLogger({ json: true })` (LOGGER=json) wrote to one stream in the module's context: one record a line. */
+function quitRecords(app: Child, stream: 'stdout' | 'stderr'): LogRecord[] {
+  const lines = stream === 'stdout' ? app.lines : app.stderr.join('').split('\n');
+  return lines
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as LogRecord)
+    .filter((r) => r.context === 'QuitModule');
+}
+
+const PHASES = ['fire', 'readiness', 'transports', 'workers', 'hooks'];
+
 /** Asserts the probe's order: everything in `PROBE_ORDER`, the worker's end before the hooks. */
 function expectProbeOrder(app: Child, after: string[] = []): void {
   const events = shutdownEvents(app);
@@ -164,9 +185,31 @@ async function inFlight(app: Child, port: number) {
   return { request };
 }
 
+describe("the README's quick start: the consumer apps' copy (test/consumers/app/quick-start) is the README's code", () => {
+  /** The lines from the one that matches `first` to the end of its code block (README) or of the file. */
+  const from = (text: string, first: RegExp, end?: RegExp) => {
+    const lines = text.split('\n');
+    const start = lines.findIndex((l) => first.test(l));
+    const stop = end ? lines.findIndex((l, i) => i > start && end.test(l)) : lines.length;
+    expect(start).toBeGreaterThanOrEqual(0);
+    return lines.slice(start, stop).join('\n').trimEnd();
+  };
+  const readme = readFileSync(path.join(here, '..', 'README.md'), 'utf8');
+
+  it.each([
+    { file: 'app.module.ts', first: /^\/\/ app\.module\.ts$/ },
+    { file: 'main.ts', first: /^\/\/ main\.ts / },
+  ])('$file: word for word the README block (so the gRPC apps compile, and run, what the README shows)', ({ file, first }) => {
+    const copy = from(readFileSync(path.join(QUICK_START, file), 'utf8'), first);
+    expect(copy).toBe(from(readme, first, /^```$/));
+  });
+});
+
 describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ name, module, nest, grpc: hybrid, microservices }) => {
-  // The gRPC cases exist only for an app that has the microservices peer: not run, not skipped.
+  // The gRPC cases exist only for an app that has the microservices peer: not run, not
+  // skipped; the cases of a package that is missing, only for the app without it.
   const itWithGrpc = hybrid ? it : () => undefined;
+  const itWithoutGrpc = hybrid ? () => undefined : it;
   it('has the packed package installed from its tarball, and compiles with its public types under strict settings', () => {
     const c = consumer(name);
     expect(c.nest).toBe(nest);
@@ -185,6 +228,8 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
     if (module === 'commonjs') expect(main).toContain('require("nestjs-quit")');
     else expect(main).toMatch(/^import \{[^}]*\} from 'nestjs-quit';$/m);
     expect(existsSync(path.join(c.dir, 'dist', 'src', 'public-types.js'))).toBe(true);
+    // The README's main.ts and app.module.ts, compiled as they are (the apps with gRPC and terminus).
+    expect(existsSync(path.join(c.dir, 'dist', 'src', 'quick-start', 'main.js'))).toBe(hybrid);
   });
 
   it(`the internals contract (lib/internals/contract.ts), from the installed ${module === 'commonjs' ? 'CommonJS' : 'ESM'} build: every reach of every library installed here is found, except those this version does not have; the others are reported absent`, async () => {
@@ -226,7 +271,7 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
     expect(imported).toEqual({ code: 0, output: 'true\n' });
   });
 
-  it(`Jest (${module === 'commonjs' ? 'CommonJS mode, as Nest 11 apps run it' : 'ESM mode, as Nest 12 apps must'}) loads the package; app.close() runs the pipeline before onModuleDestroy`, async () => {
+  it(`Jest (${module === 'commonjs' ? 'CommonJS mode, as Nest 11 apps run it' : 'ESM mode, as Nest 12 apps must'}) loads the package; app.close() runs the pipeline before onModuleDestroy; grpcHealth: true loads grpc-health-check ${hybrid ? '' : '(not installed here: the start fails naming grpcHealth) '}through Jest's ${module === 'commonjs' ? 'require' : 'import()'}`, async () => {
     const { dir } = consumer(name);
     const jest = path.join(here, '..', 'node_modules', 'jest', 'bin', 'jest.js');
     const config = JSON.stringify({ testEnvironment: 'node' });
@@ -235,7 +280,7 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
         ? [jest, '--ci', '--rootDir', 'src/jest', '--config', config, 'quit\\.test\\.cjs$']
         : ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', jest, '--ci', '--rootDir', 'src/jest', '--config', config, 'quit\\.test\\.mjs$'];
     const result = await run(dir, args);
-    expect(result.output).toMatch(/^Tests: +1 passed, 1 total$/m);
+    expect(result.output).toMatch(/^Tests: +2 passed, 2 total$/m);
     expect(result.code).toBe(0);
   });
 
@@ -272,8 +317,8 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
     expect(result.code).toBe(0);
   });
 
-  it('SIGTERM: the request and the tracked worker in flight finish while the pool is open, then the quit hooks, then onModuleDestroy', async () => {
-    const app = start(name);
+  it("SIGTERM: the request and the tracked worker in flight finish while the pool is open, then the quit hooks, then onModuleDestroy; with Nest's new ConsoleLogger({ json: true }) the clean shutdown logs one record whose fields are the report's, its summary line among them", async () => {
+    const app = start(name, { LOGGER: 'json' });
     const port = await app.ready();
     const { request } = await inFlight(app, port);
     app.kill('SIGTERM');
@@ -282,6 +327,20 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
     expectProbeOrder(app);
     // Nest re-raises the signal once closed: the process dies of it, as it would without the module.
     expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
+
+    const logs = quitRecords(app, 'stdout');
+    expect(logs.map((r) => [r.level, typeof r.message])).toEqual([
+      ['log', 'string'],
+      ['log', 'object'],
+    ]);
+    expect(logs[0]!.message).toBe(QuitMessages.started('signal', 'SIGTERM'));
+    const report = logs[1]!.message as Record<string, any>;
+    expect(report.summary).toMatch(/^Shutdown done in [\d.]+ ms \(signal SIGTERM\): fire [\d.]+ ms, readiness [\d.]+ ms, transports [\d.]+ ms, workers [\d.]+ ms, hooks [\d.]+ ms$/);
+    expect(report).toMatchObject({ ok: true, trigger: 'signal', signal: 'SIGTERM', pending: [], failures: [], skippedWorkerRuns: 0 });
+    expect(report.phases.map((p: { phase: string; durationMs: unknown; timedOut: boolean }) => [p.phase, typeof p.durationMs, p.timedOut])).toEqual(
+      PHASES.map((phase) => [phase, 'number', false]),
+    );
+    expect(quitRecords(app, 'stderr')).toEqual([]);
   });
 
   itWithGrpc('hybrid gRPC, SIGTERM: intake stops on HTTP then gRPC; the call and the request in flight finish before onModuleDestroy', async () => {
@@ -351,6 +410,74 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
     expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
   });
 
+  itWithGrpc("the README's quick start (grpcHealth: true, a terminus readiness route, readinessDelayMs: 3_000): grpc.health.v1 Check and Watch and /health/ready flip from the first moment of quitting, while calls are still served", async () => {
+    const grpcPort = await freePort();
+    const app = start(name, { GRPC_PORT: String(grpcPort), PROBE_PROTO: PROTO, QUICK_START: '1' });
+    const port = await app.ready();
+    const health = await healthClient(grpcPort);
+    clients.push(health);
+    // The route's status, or why there was none (ECONNREFUSED once the listener closed).
+    const ready = () => get(port, '/health/ready').then((r) => r.status, (e: NodeJS.ErrnoException) => e.code);
+    const before = {
+      grpc: await Promise.all([check(health, ''), check(health, 'probe.Probe'), check(health, 'no.Such')]),
+      ready: await ready(),
+    };
+    const watch = watchHealth(health, '');
+    await watch.next(1);
+    const held = grpcSlow(grpcPort, { id: 3, ms: 300 });
+    await app.waitFor('ev:call.start');
+
+    app.kill('SIGTERM');
+    // The next status, or the end of the stream if none comes (asserted below).
+    await Promise.race([watch.next(2), watch.ended]);
+    // Told NOT_SERVING, a client is still served: the README's readinessDelayMs has not run out.
+    const during = {
+      grpc: await Promise.all([check(health, ''), check(health, 'probe.Probe')]),
+      ready: await ready(),
+      call: await grpcSlow(grpcPort, { id: 4, ms: 0 }),
+    };
+    const [watchEnd, heldCall, exit] = await Promise.all([watch.ended, held, app.exited]);
+
+    const serving = { code: grpc.status.OK, status: 'SERVING' };
+    const notServing = { code: grpc.status.OK, status: 'NOT_SERVING' };
+    expect(before).toEqual({ grpc: [serving, serving, { code: grpc.status.NOT_FOUND }], ready: 200 });
+    expect(watch.statuses).toEqual(['SERVING', 'NOT_SERVING']);
+    expect(during).toEqual({ grpc: [notServing, notServing], ready: 503, call: { code: grpc.status.OK, reply: { id: 4, status: 'done' } } });
+    expect(heldCall).toEqual({ code: grpc.status.OK, reply: { id: 3, status: 'done' } });
+    // The Watch ended with OK when quitting began: it held nothing in the drain (the report is clean).
+    expect(watchEnd).toBe(grpc.status.OK);
+    const events = shutdownEvents(app);
+    expect(events.filter((e) => !e.startsWith('drained '))).toEqual([
+      'phase.fire',
+      'phase.readiness',
+      'call.end', // both calls, during the delay, before any intake stopped
+      'call.end',
+      'phase.transports',
+      'intake-stopped http',
+      'intake-stopped grpc',
+      'phase.workers',
+      'phase.hooks',
+      'hook.flush',
+      OK_REPORT,
+      'pool.destroy',
+      'hooks.destroy',
+    ]);
+    expect(events.filter((e) => e.startsWith('drained ')).sort()).toEqual(['drained grpc', 'drained http']);
+    expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
+  });
+
+  itWithoutGrpc('grpcHealth: true where grpc-health-check is not installed: the start fails with a QuitOptionsError naming grpcHealth and the package, and the process exits', async () => {
+    const app = start(name, { QUIT_OPTIONS: JSON.stringify({ grpcHealth: true }) });
+    // Never listening: ready() rejects when the process exits first.
+    expect(await app.ready().then(() => 'listening', () => 'exited')).toBe('exited');
+    const exit = await app.exited;
+    // What Node's require says follows the module's message: the package's name, then the require stack.
+    const message = new QuitOptionsError('grpcHealth', true, QuitMessages.grpcHealthPackageMissing("Cannot find module 'grpc-health-check'")).message;
+    expect(app.output()).toContain(`QuitOptionsError: ${message.slice(0, -1)}\nRequire stack:\n`);
+    // main.ts's catch: console.error, then exit 70.
+    expect(exit).toMatchObject({ code: 70, signal: null });
+  });
+
   it.each([
     { how: 'quit.quit()', route: '/quit', body: 'quitting', after: [], end: { code: null, signal: 'SIGTERM' }, then: 'the app closes through its shutdown hooks' },
     { how: 'app.close()', route: '/close', body: 'closing', after: ['closed', 'exit 0'], end: { code: 0, signal: null }, then: 'the process is left to its owner' },
@@ -372,6 +499,33 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
     const exit = await app.exited;
     expect(exit).toMatchObject({ code: 0, signal: null });
     expect(app.events().slice(-4)).toEqual([OK_REPORT, 'pool.destroy', 'hooks.destroy', 'exit 0']);
+  });
+
+  it("a quit hook that times out: exit 1; with Nest's new ConsoleLogger({ json: true }), the failed report is one error record with the phases, what was pending and each failure as fields", async () => {
+    const app = start(name, { HOOK: 'hang', LOGGER: 'json' });
+    await app.ready();
+    app.kill('SIGTERM');
+    const exit = await app.exited;
+    expect(exit).toMatchObject({ code: 1, signal: null });
+    expect(app.events().slice(-5)).toEqual([
+      'hook.flush',
+      'report {"ok":false,"pending":["hooks: Hooks@misbehave"],"failures":["Hooks@misbehave"]}',
+      'pool.destroy',
+      'hooks.destroy',
+      'exit 1',
+    ]);
+
+    const reports = quitRecords(app, 'stderr').filter((r) => typeof r.message === 'object');
+    expect(reports.map((r) => r.level)).toEqual(['error']);
+    const report = reports[0]!.message as Record<string, any>;
+    expect(report.summary).toMatch(/^Shutdown failed after [\d.]+ ms \(signal SIGTERM\)$/);
+    expect(report).toMatchObject({ ok: false, trigger: 'signal', signal: 'SIGTERM', pending: ['hooks: Hooks@misbehave'] });
+    expect(report.failures).toEqual([{ source: 'Hooks@misbehave', phase: 'hooks', message: QuitMessages.hookTimedOut('Hooks@misbehave', 300) }]);
+    expect(report.phases.map((p: { phase: string; durationMs: unknown; timedOut: boolean; pending: string[] }) => [p.phase, typeof p.durationMs, p.timedOut, p.pending])).toEqual(
+      PHASES.map((phase) => [phase, 'number', phase === 'hooks', phase === 'hooks' ? ['Hooks@misbehave'] : []]),
+    );
+    // Nothing of it went to stdout as a clean summary.
+    expect(quitRecords(app, 'stdout').filter((r) => typeof r.message === 'object')).toEqual([]);
   });
 
   it('a second SIGINT while a hook hangs exits at once, with code 1 and the report', async () => {

@@ -9,8 +9,8 @@ import { QuitService } from '../quit.service.js';
 export type QuitHealthResult<Key extends string = string> = Record<Key, { status: 'up' | 'down'; message?: string }>;
 
 /**
- * A `@nestjs/terminus` health indicator for the quit event. Add it to the providers of
- * the module with the health controller (`QuitService` is global) and use it in a
+ * A `@nestjs/terminus` health indicator for the quit event. `QuitModule` (global) exports
+ * it: inject it in the health controller, with no `providers` entry, and use it in a
  * readiness check:
  *
  * ```ts

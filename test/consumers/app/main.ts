@@ -1,14 +1,17 @@
 /**
  * Boots the probe with this consumer's HTTP adapter (`../adapter.ts`). With
  * GRPC_PORT set it is a hybrid app: a gRPC microservice on that port as well; with
- * GRPC_STANDALONE=1 too, a standalone gRPC microservice and no HTTP.
+ * GRPC_STANDALONE=1 too, a standalone gRPC microservice and no HTTP. QUICK_START=1 (not
+ * standalone): the README's quick start (./quick-start/app.module.ts: QuitModule with
+ * `grpcHealth: true`, a terminus readiness route at /health/ready) is the app's quit module.
  * Nothing here is about shutting down beyond `enableShutdownHooks()`; POOL_CLOSE=on-quit
- * breaks the app on purpose (its pool closes as soon as quitting begins).
+ * breaks the app on purpose (its pool closes as soon as quitting begins). LOGGER=json:
+ * the app's logger is Nest's `new ConsoleLogger({ json: true })`, every level.
  *
  * Output: `ready <http port>` (standalone: `ready <grpc port>`) once listening, and `ev:` lines.
  */
 import 'reflect-metadata';
-import type { DynamicModule, INestApplication, INestMicroservice, Type } from '@nestjs/common';
+import { ConsoleLogger, type DynamicModule, type INestApplication, type INestMicroservice, type Type } from '@nestjs/common';
 import { QuitService, type QuitEvent } from 'nestjs-quit';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../adapter.js';
@@ -60,7 +63,11 @@ async function main(): Promise<void> {
     process.stdout.write(`ready ${grpcPort}\n`);
     return;
   }
-  const app = await createApp(AppModule.with(grpc ? [grpc.GrpcController] : []));
+  // Loaded by a variable path, like ./grpc.js: the apps without terminus do not compile it.
+  const quickStartFile = './quick-start/app.module.js';
+  const quickStart = process.env['QUICK_START'] === '1' ? ((await import(quickStartFile)) as { AppModule: Type<unknown> }).AppModule : undefined;
+  const logger = process.env['LOGGER'] === 'json' ? new ConsoleLogger({ json: true }) : undefined;
+  const app = await createApp(AppModule.with(grpc ? [grpc.GrpcController] : [], quickStart), logger ? { logger } : {});
   appRef.app = app;
   if (grpc && grpcPort) grpc.connectGrpc(app, grpcPort, protoPath);
   app.enableShutdownHooks();

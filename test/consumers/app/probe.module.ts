@@ -6,7 +6,7 @@
  *
  * env: HOOK=hang adds a hook that never settles (its timeout: HOOK_TIMEOUT_MS, default
  * 300); POOL_DESTROY=hang makes the pool's onModuleDestroy never settle; QUIT_OPTIONS is
- * JSON merged into the module options.
+ * JSON merged into the module options (not with `quickStart`: the README's are used).
  */
 import { Controller, Get, Injectable, Module, Query, type DynamicModule, type INestApplication, type OnModuleDestroy, type Type } from '@nestjs/common';
 import { OnQuit, QuitModule, QuitService, TrackedWorker, type QuitModuleOptions } from 'nestjs-quit';
@@ -129,12 +129,16 @@ export class ProbeController {
 
 @Module({})
 export class AppModule {
-  /** The probe, plus `controllers` (the gRPC one in hybrid mode). */
-  static with(controllers: Type<unknown>[]): DynamicModule {
+  /**
+   * The probe, plus `controllers` (the gRPC one in hybrid mode). `quickStart`: the README
+   * quick start's module (./quick-start/app.module.ts), imported instead of
+   * `QuitModule.forRoot()`: it imports the module itself, with the README's options.
+   */
+  static with(controllers: Type<unknown>[], quickStart?: Type<unknown>): DynamicModule {
     const options = JSON.parse(process.env['QUIT_OPTIONS'] ?? '{}') as QuitModuleOptions;
     return {
       module: AppModule,
-      imports: [QuitModule.forRoot({ timeoutMs: 10_000, ...options })],
+      imports: [quickStart ?? QuitModule.forRoot({ timeoutMs: 10_000, ...options })],
       controllers: [ProbeController, ...controllers],
       providers: [Pool, Jobs, Hooks],
     };

@@ -3,16 +3,20 @@
  * settings (see `../tsconfig.base.json`). Each `@ts-expect-error` proves a type is
  * precise, not `any`: it fails the compile if the line below it type-checks.
  */
-import type { DynamicModule } from '@nestjs/common';
+import { Injectable, Module, type DynamicModule } from '@nestjs/common';
 import {
   QUIT_DEFAULTS,
+  QuitGrpcHealth,
+  QuitHealthIndicator as RootQuitHealthIndicator,
   QuitModule,
   QuitOptionsError,
   QuitService,
+  type GrpcServingStatus,
   type OnQuitOptions,
   type QuitEvent,
   type QuitModuleAsyncOptions,
   type QuitModuleOptions,
+  type QuitOptionsFactory,
   type QuitPhase,
   type QuitReport,
   type QuitTrigger,
@@ -34,6 +38,7 @@ export const options: QuitModuleOptions = {
   exitCode: 0,
   failureExitCode: 2,
   logger: false,
+  grpcHealth: true,
 };
 
 // @ts-expect-error a timeout is a number of milliseconds
@@ -42,10 +47,48 @@ export const badTimeout: QuitModuleOptions = { timeoutMs: '20s' };
 export const badTransport: QuitModuleOptions = { transportOrder: ['pigeon'] };
 // @ts-expect-error signals are Node signal names
 export const badSignal: QuitModuleOptions = { signals: ['SIGNOPE'] };
+// @ts-expect-error grpcHealth is on or off
+export const badGrpcHealth: QuitModuleOptions = { grpcHealth: 'yes' };
 
 export const root: DynamicModule = QuitModule.forRoot(options);
 const asyncOptions: QuitModuleAsyncOptions = { useFactory: async () => ({ timeoutMs: QUIT_DEFAULTS.timeoutMs }), inject: [] };
 export const rootAsync: DynamicModule = QuitModule.forRootAsync(asyncOptions);
+
+/** A configuration provider, as an app has one (a stand-in for @nestjs/config's ConfigService). */
+@Injectable()
+export class AppConfig {
+  number(key: string): number | undefined {
+    const value = process.env[key];
+    return value === undefined ? undefined : Number(value);
+  }
+}
+
+@Module({ providers: [AppConfig], exports: [AppConfig] })
+export class AppConfigModule {}
+
+/** forRootAsync({ useFactory, inject }): the factory gets the injected providers, typed by the user. */
+export const rootAsyncFactory: DynamicModule = QuitModule.forRootAsync({
+  imports: [AppConfigModule],
+  useFactory: (config: AppConfig) => ({ timeoutMs: config.number('QUIT_TIMEOUT_MS') ?? 25_000, grpcHealth: true }),
+  inject: [AppConfig],
+});
+
+/** forRootAsync({ useClass }): a class with createQuitOptions(). */
+@Injectable()
+export class QuitConfig implements QuitOptionsFactory {
+  constructor(private readonly config: AppConfig) {}
+
+  async createQuitOptions(): Promise<QuitModuleOptions> {
+    return { readinessDelayMs: this.config.number('READINESS_DELAY_MS') ?? 0, grpcHealth: true };
+  }
+}
+export const rootAsyncClass: DynamicModule = QuitModule.forRootAsync({ imports: [AppConfigModule], useClass: QuitConfig });
+export const rootAsyncExisting: DynamicModule = QuitModule.forRootAsync({ imports: [AppConfigModule], useExisting: QuitConfig });
+
+// @ts-expect-error the factory makes QuitModuleOptions
+export const badFactory: DynamicModule = QuitModule.forRootAsync({ useFactory: () => ({ timeoutMs: '20s' }) });
+// @ts-expect-error useClass takes a class with createQuitOptions()
+export const badClass: DynamicModule = QuitModule.forRootAsync({ useClass: AppConfig });
 
 export const workerOptions: TrackedWorkerOptions = { name: 'mailer', whenQuitting: 'reject' };
 export const hookOptions: OnQuitOptions = { name: 'flush', order: 1, timeoutMs: 500 };
@@ -107,13 +150,28 @@ export function isOptionsError(error: unknown): string | undefined {
   return error instanceof QuitOptionsError ? error.message : undefined;
 }
 
-/** The readiness indicator, as a terminus health check calls it. */
-export function readiness(indicator: QuitHealthIndicator): QuitHealthResult<'shutdown'> {
+/** The readiness indicator, as a terminus health check calls it (the same class from either entry). */
+export function readiness(indicator: QuitHealthIndicator, fromRoot: RootQuitHealthIndicator): QuitHealthResult<'shutdown'> {
+  // Nominal (the class has a private member): the two entries' classes are one declaration.
+  const same: QuitHealthIndicator = fromRoot;
+  void same;
   const result = indicator.isReady();
   const status: 'up' | 'down' = result.shutdown.status;
   // @ts-expect-error the result is keyed by the name given
   void indicator.isAlive('process').shutdown;
   return { shutdown: { status } };
+}
+
+/** gRPC health (`grpcHealth: true`): one of the app's services marked down while a dependency is. */
+export function dependencyDown(health: QuitGrpcHealth, down: boolean): GrpcServingStatus | undefined {
+  const status: GrpcServingStatus = down ? 'NOT_SERVING' : 'SERVING';
+  if (health.enabled) health.setStatus('orders.Orders', status);
+  // @ts-expect-error a status is SERVING or NOT_SERVING
+  health.setStatus('orders.Orders', 'SERVICE_UNKNOWN');
+  // @ts-expect-error status() is undefined for a service the server does not know
+  const known: GrpcServingStatus = health.status('orders.Orders');
+  void known;
+  return health.status();
 }
 
 /** nestjs-quit/testing: a user's shutdown test, typed (not run here). */

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner, ModuleRef, ModulesContainer } from '@nestjs/core';
 import { discoverDrainers } from './drainers/index.js';
+import { isError } from './errors/error-message.js';
 import { wrapperInstance } from './internals/nest-core.js';
 import type { QuitCoordinator } from './process/quit.coordinator.js';
 import { QuitMetadataAccessor } from './quit-metadata.accessor.js';
@@ -75,7 +76,7 @@ export class QuitExplorer {
         try {
           this.core.hooks.add((signal) => instance[method](signal), { ...onQuit, name: onQuit.name ?? where });
         } catch (error) {
-          if (error instanceof Error) error.message = `@OnQuit() on ${where}: ${error.message}`;
+          if (isError(error)) error.message = `@OnQuit() on ${where}: ${error.message}`;
           throw error;
         }
       }

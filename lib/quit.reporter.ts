@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { QuitReport } from './interfaces/quit-report.interface.js';
+import { isError } from './errors/error-message.js';
 import { QuitMessages } from './quit.messages.js';
 import type { QuitCoordinator } from './process/quit.coordinator.js';
 import { QUIT_CORE } from './quit.constants.js';
@@ -42,5 +43,5 @@ export class QuitReporter {
 
 /** JSON.stringify replacer: an error becomes its message (an Error has no own enumerable fields). */
 function plainErrors(_key: string, value: unknown): unknown {
-  return value instanceof Error ? value.message : value;
+  return isError(value) ? value.message : value;
 }

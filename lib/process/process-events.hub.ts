@@ -1,3 +1,4 @@
+import { isError } from '../errors/error-message.js';
 import { subscribeTo } from './subscribers.js';
 
 export interface ProcessEventsSubscriber {
@@ -69,7 +70,7 @@ export class ProcessEventsHub {
 }
 
 function defaultCrash(error: unknown): void {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(`${isError(error) ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 }
 

@@ -128,7 +128,7 @@ export class Http2Sessions {
       this.announce(state);
       for (const res of state.responses) endsEarly(res);
     }
-    this.scheduleFinal(0);
+    if (this.sessions.size) this.scheduleFinal(0);
   }
 
   /** The phase timeout: streams end cleanly, sessions get their final GOAWAY, and each goes once its streams are written. */
@@ -154,9 +154,10 @@ export class Http2Sessions {
 
   private announce(state: SessionState): void {
     const { session } = state;
-    if (state.noticed || session.closed || session.destroyed) return;
+    if (state.noticed || session.destroyed) return;
     state.noticed = true;
-    session.goaway(0, SHUTDOWN_NOTICE_STREAM_ID);
+    // A session already closed (Node closes one whose peer sent a GOAWAY) has sent its final GOAWAY.
+    if (!session.closed) session.goaway(0, SHUTDOWN_NOTICE_STREAM_ID);
   }
 
   /**
@@ -179,10 +180,10 @@ export class Http2Sessions {
     let waiting = false;
     for (const state of this.sessions.values()) {
       const { session } = state;
-      if (!state.noticed || state.closing || session.closed || session.destroyed) continue;
+      if (!state.noticed || state.closing || session.destroyed) continue;
       // `outboundQueueSize`: the frames nghttp2 has not serialized yet (DATA aside); the
       // first GOAWAY among them until it is written.
-      if ((session.state.outboundQueueSize ?? 0) > 0) waiting = true;
+      if (!session.closed && (session.state.outboundQueueSize ?? 0) > 0) waiting = true;
       else this.closeGracefully(state);
     }
     if (waiting) this.scheduleFinal(NOTICE_RETRY_MS);

@@ -16,9 +16,6 @@ import { Http2Sessions } from './http/http2.sessions.js';
  */
 export const FORCE_CLOSE_GRACE_MS = 500;
 
-/** Past the phase timeout, how long an HTTP/2 session whose streams are answered gets to write its last frames. */
-const H2_FLUSH_MS = 50;
-
 /**
  * Drains a Node HTTP(S) or HTTP/2 server (Express and Fastify both run on one) without
  * losing a request or resetting a socket:
@@ -30,7 +27,7 @@ const H2_FLUSH_MS = 50;
  *   (`text/event-stream`) ends at once, on an event boundary;
  * - an idle keep-alive socket closes once `idleGraceMs` has passed since its last byte
  *   with no byte of a new request arriving on it (`Http1Connections`);
- * - HTTP/2 sessions get a GOAWAY that refuses nothing, a PING, and on its ACK the final
+ * - HTTP/2 sessions get a GOAWAY that refuses nothing and, once it is written, the final
  *   GOAWAY; their open streams complete (`Http2Sessions`).
  *
  * The drain is over as soon as the last socket closes. At the phase timeout
@@ -45,8 +42,6 @@ export class HttpDrainer implements TransportDrainer {
   private readonly h1: Http1Connections;
   private readonly h2: Http2Sessions;
   private draining = false;
-  private forced = false;
-  private h2Destroying = false;
   private label = 'http';
   private empty?: () => void;
   private emptied?: Promise<void>;
@@ -101,7 +96,6 @@ export class HttpDrainer implements TransportDrainer {
   }
 
   async forceClose(): Promise<void> {
-    this.forced = true;
     this.h1.forceClose();
     this.h2.forceClose();
     this.check();
@@ -118,13 +112,7 @@ export class HttpDrainer implements TransportDrainer {
 
   private check(): void {
     if (!this.draining) return;
-    if (this.h1.sockets.size === 0 && this.h2.size === 0) return this.empty?.();
-    // Past the phase timeout, a session whose streams are all answered is not waited for:
-    // its final frames get a moment to be written, then its socket is destroyed.
-    if (this.forced && !this.h2Destroying && this.h2.streamsDone()) {
-      this.h2Destroying = true;
-      setTimeout(() => this.h2.destroy(), H2_FLUSH_MS);
-    }
+    if (this.h1.sockets.size === 0 && this.h2.size === 0) this.empty?.();
   }
 
   private listening = false;

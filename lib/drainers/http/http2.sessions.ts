@@ -2,11 +2,11 @@ import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node
 import type { Socket } from 'node:net';
 import { endResponse, endsEarly } from './responses.js';
 
-/** The largest stream id: a GOAWAY carrying it announces the shutdown without refusing any stream (RFC 9113 §6.8). */
+/** The largest stream id: a GOAWAY carrying it refuses no stream the server has taken (RFC 9113 §6.8). */
 const SHUTDOWN_NOTICE_STREAM_ID = 2 ** 31 - 1;
 
-/** How long a peer gets to answer the PING before it gets the final GOAWAY anyway. */
-const PING_ACK_TIMEOUT_MS = 2_000;
+/** While a session's first GOAWAY is still queued (its socket is busy writing), how often to look again. */
+const NOTICE_RETRY_MS = 5;
 
 /** Set through `session.socket` (a proxy that sets properties on the real socket): the session a socket carries. */
 export const H2_SESSION = Symbol('nestjs-quit:h2-session');
@@ -18,37 +18,61 @@ interface SessionState {
   responses: Set<Http2ServerResponse>;
   /** The real socket: `session.socket` is a proxy that refuses `destroy()`. */
   socket?: Socket;
-  /** The final GOAWAY is sent (`session.close()`). */
+  /** The first GOAWAY (last stream id 2³¹−1) is submitted. */
+  noticed: boolean;
+  /** The final GOAWAY is submitted (`session.close()`). */
   closing: boolean;
-  /** Set once its last stream has answered after the final GOAWAY: the peer's time to close. */
+  /** Set once the session has written its last frame and ended its socket: the peer's time to close. */
   linger?: NodeJS.Timeout;
 }
 
 type TrackedResponse = Http2ServerResponse & { [SESSION]?: SessionState };
 
 /**
- * The HTTP/2 sessions of a server and their drain (RFC 9113 §6.8's graceful shutdown):
+ * The HTTP/2 sessions of a server and their drain.
  *
- * - a GOAWAY that refuses nothing (last stream id 2³¹−1), then a PING; its ACK means
- *   every stream the client opened before it saw the GOAWAY has arrived, so the final
- *   GOAWAY (`session.close()`) follows at once, refusing nothing the client sent in time;
- *   a peer that does not answer the PING gets the final GOAWAY after 2 s (or `graceMs`);
- * - open streams complete; an event stream ends at once; the session closes when its
- *   last stream has answered and the peer has closed its side — a peer that has not
- *   closed `graceMs` after that has its socket destroyed (it was told, and owes nothing);
- * - at the phase timeout, streams under way end cleanly, and once they are written the
- *   session's real socket is destroyed (`session.destroy()` on a closed session only
- *   ends the socket and waits for the peer).
+ * RFC 9113 §6.8 describes a graceful shutdown in two steps: a GOAWAY with last stream id
+ * 2³¹−1, after which the server still accepts the streams the client opened before it saw
+ * it, then, a round trip later (a PING), the final GOAWAY. A Node server cannot take the
+ * first step: `session.goaway()` is nghttp2's `nghttp2_submit_goaway()`, never its
+ * `nghttp2_submit_shutdown_notice()`, and once nghttp2 has written any GOAWAY of that kind
+ * (nghttp2 1.61, `session_allow_incoming_new_stream`, `nghttp2_session_want_read`) it
+ *
+ * - ignores every new stream the client opens: no answer, no RST_STREAM; the client waits
+ *   until a later GOAWAY tells it the stream was not processed;
+ * - drops every byte it reads as soon as the session has no stream left
+ *   (`nghttp2_session_mem_recv` returns at once when `want_read()` is 0) — the PING ACK
+ *   included. A session whose last stream answered before the ACK came never saw it: its
+ *   final GOAWAY waited for a timer (2 s), and so did its client's ignored streams.
+ *
+ * So no stream that arrives after the first GOAWAY is written can be served, however long
+ * the server waits; waiting only delays the client's retry. The drain is:
+ *
+ * - the GOAWAY with 2³¹−1: the client opens no new stream, and intake stops when it is
+ *   written without refusing a stream nghttp2 has already read;
+ * - as soon as it is written (the session's outbound queue is empty), the final GOAWAY
+ *   (`session.close()`): its last stream id is now exactly the last stream taken, and
+ *   every stream the client sent after that is refused at once, which the client may retry
+ *   elsewhere (RFC 9113 §8.7). The final GOAWAY alone would race: a stream read between
+ *   its submission and its writing would reach the app and then be reset by it;
+ * - open streams complete; an event stream ends at once; Node closes the session when its
+ *   last stream has answered and ends the socket once its last frame is written; a peer
+ *   that has not closed its side `graceMs` after that has its socket destroyed (it was
+ *   told, and owes nothing);
+ * - at the phase timeout, streams under way end cleanly, and each session's real socket
+ *   is destroyed as soon as its last frame is written (`session.destroy()` on a closed
+ *   session only ends the socket and waits for the peer).
  */
 export class Http2Sessions {
   readonly sessions = new Map<Http2Session, SessionState>();
   private draining = false;
   private forced = false;
+  private finalScheduled = false;
   private readonly onResponseClose: (this: TrackedResponse) => void;
 
   constructor(
     private readonly graceMs: number,
-    /** Called whenever a session closes, or its last stream does once forced. */
+    /** Called whenever a session closes during the drain. */
     private readonly changed: () => void,
   ) {
     const self = this;
@@ -56,8 +80,7 @@ export class Http2Sessions {
       const state = this[SESSION];
       if (!state) return;
       state.responses.delete(this);
-      if (state.closing) self.lingerIfDone(state);
-      if (self.forced) self.changed();
+      if (state.responses.size === 0) self.lastStreamDone(state);
     };
   }
 
@@ -66,7 +89,7 @@ export class Http2Sessions {
   }
 
   onSession(session: Http2Session): void {
-    const state: SessionState = { session, responses: new Set(), closing: false };
+    const state: SessionState = { session, responses: new Set(), noticed: false, closing: false };
     this.sessions.set(session, state);
     const socket = session.socket as unknown as Record<symbol, unknown> | undefined;
     if (socket) socket[H2_SESSION] = session;
@@ -75,7 +98,10 @@ export class Http2Sessions {
       this.sessions.delete(session);
       if (this.draining) this.changed();
     });
-    if (this.draining) this.announce(session, state);
+    if (this.draining) {
+      this.announce(state);
+      this.scheduleFinal(0);
+    }
   }
 
   /** The server's connection listener made a session for this socket: it is that session's. */
@@ -98,36 +124,26 @@ export class Http2Sessions {
 
   drain(): void {
     this.draining = true;
-    for (const [session, state] of this.sessions) {
-      this.announce(session, state);
+    for (const state of this.sessions.values()) {
+      this.announce(state);
       for (const res of state.responses) endsEarly(res);
     }
-    // The peers that did not answer the PING (RFC 9113 §6.7 requires it): one timer for all
-    // of them. Generous, since a peer that is merely slow would have streams in transit refused.
-    if (this.sessions.size) setTimeout(() => this.sessions.forEach((state, session) => this.closeGracefully(session, state)), Math.max(this.graceMs, PING_ACK_TIMEOUT_MS)).unref();
+    if (this.sessions.size) this.scheduleFinal(0);
   }
 
-  /** The phase timeout: streams end cleanly, sessions get their final GOAWAY. */
+  /** The phase timeout: streams end cleanly, sessions get their final GOAWAY, and each goes once its streams are written. */
   forceClose(): void {
     this.forced = true;
-    for (const [session, state] of this.sessions) {
+    for (const state of this.sessions.values()) {
       for (const res of state.responses) endResponse(res);
-      this.closeGracefully(session, state);
+      this.closeGracefully(state);
+      if (state.responses.size === 0) this.destroyWhenWritten(state);
     }
   }
 
-  /** Whether every stream is answered (once forced, the sockets can go). */
-  streamsDone(): boolean {
-    for (const state of this.sessions.values()) if (state.responses.size) return false;
-    return true;
-  }
-
-  /** Destroys the real sockets of the sessions left: their streams are answered, their peers did not close. */
+  /** Destroys the real sockets of the sessions left. */
   destroy(): void {
-    for (const [session, state] of this.sessions) {
-      if (state.socket) state.socket.destroy();
-      else session.destroy();
-    }
+    for (const state of this.sessions.values()) this.destroySocket(state);
   }
 
   streamCount(): number {
@@ -136,30 +152,83 @@ export class Http2Sessions {
     return n;
   }
 
-  private announce(session: Http2Session, state: SessionState): void {
-    if (session.closed || session.destroyed) return;
-    session.goaway(0, SHUTDOWN_NOTICE_STREAM_ID);
-    try {
-      session.ping(() => this.closeGracefully(session, state));
-    } catch {
-      this.closeGracefully(session, state);
-    }
+  private announce(state: SessionState): void {
+    const { session } = state;
+    if (state.noticed || session.destroyed) return;
+    state.noticed = true;
+    // A session already closed (Node closes one whose peer sent a GOAWAY) has sent its final GOAWAY.
+    if (!session.closed) session.goaway(0, SHUTDOWN_NOTICE_STREAM_ID);
   }
 
-  private closeGracefully(session: Http2Session, state: SessionState): void {
+  /**
+   * One pass for all sessions, on the next turn of the event loop: Node writes what a
+   * session has queued in a native immediate, which runs before this one. A session whose
+   * socket was still busy writing (its queue not empty) is looked at again shortly.
+   */
+  private scheduleFinal(delayMs: number): void {
+    if (this.finalScheduled) return;
+    this.finalScheduled = true;
+    const run = () => {
+      this.finalScheduled = false;
+      this.sendFinal();
+    };
+    if (delayMs === 0) setImmediate(run);
+    else setTimeout(run, delayMs).unref();
+  }
+
+  private sendFinal(): void {
+    let waiting = false;
+    for (const state of this.sessions.values()) {
+      const { session } = state;
+      if (!state.noticed || state.closing || session.destroyed) continue;
+      // `outboundQueueSize`: the frames nghttp2 has not serialized yet (DATA aside); the
+      // first GOAWAY among them until it is written.
+      if (!session.closed && (session.state.outboundQueueSize ?? 0) > 0) waiting = true;
+      else this.closeGracefully(state);
+    }
+    if (waiting) this.scheduleFinal(NOTICE_RETRY_MS);
+  }
+
+  private closeGracefully(state: SessionState): void {
+    const { session } = state;
     if (state.closing || session.destroyed) return;
     state.closing = true;
-    session.close();
-    this.lingerIfDone(state);
+    if (!session.closed) session.close();
+    if (state.responses.size === 0) this.lastStreamDone(state);
   }
 
-  /** After the final GOAWAY and the last answer: the peer gets `graceMs` to close its side, then the socket goes. */
-  private lingerIfDone(state: SessionState): void {
-    if (state.linger || state.responses.size > 0) return;
-    state.linger = setTimeout(() => {
-      if (!this.sessions.has(state.session)) return;
-      if (state.socket) state.socket.destroy();
-      else state.session.destroy();
-    }, this.graceMs);
+  private lastStreamDone(state: SessionState): void {
+    if (this.forced) this.destroyWhenWritten(state);
+    else if (state.closing) this.lingerWhenWritten(state);
+  }
+
+  /** After the final GOAWAY, the last answer and the last frame: the peer gets `graceMs` to close its side, then the socket goes. */
+  private lingerWhenWritten(state: SessionState): void {
+    this.whenWritten(state, () => {
+      if (state.linger || !this.sessions.has(state.session)) return;
+      state.linger = setTimeout(() => this.destroySocket(state), this.graceMs);
+    });
+  }
+
+  private destroyWhenWritten(state: SessionState): void {
+    this.whenWritten(state, () => this.destroySocket(state));
+  }
+
+  /**
+   * Runs `then` once the session has written its last frame: a closed session with no
+   * stream left is destroyed by Node once nothing is pending, which ends the socket;
+   * its 'finish' comes when the end (and everything before it) is handed to the kernel.
+   * A peer that reads nothing never gets there: the drainer's last `destroy()` deals with it.
+   */
+  private whenWritten(state: SessionState, then: () => void): void {
+    const socket = state.socket;
+    if (!socket || socket.destroyed || socket.writableFinished) return then();
+    socket.once('finish', then);
+  }
+
+  private destroySocket(state: SessionState): void {
+    if (!this.sessions.has(state.session)) return;
+    if (state.socket) state.socket.destroy();
+    else state.session.destroy();
   }
 }

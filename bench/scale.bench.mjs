@@ -87,7 +87,14 @@ function get(port, path) {
 }
 
 function start(platform, variant) {
-  return variant === 'floor' ? startApp(floorApp) : startApp(nestApp, { PLATFORM: platform, VARIANT: variant === '503' ? '503' : variant });
+  return variant === 'floor' ? startApp(floorApp, { STAMPS: '1' }) : startApp(nestApp, { PLATFORM: platform, VARIANT: variant === '503' ? '503' : variant, STAMPS: '1' });
+}
+
+/** The server's own clock (bench/apps/exit-stamps.ts): its last 200 answer and its exit, epoch ms. */
+function stamps(app) {
+  const m = /^stamps lastOk=([\d.]+) exit=([\d.]+)$/m.exec(app.output());
+  if (!m) throw new Error(`no exit stamps from the server: ${app.output()}`);
+  return { lastOk: Number(m[1]), exit: Number(m[2]) };
 }
 
 /** N idle clients (a request every 1–3 s each) and 32 busy ones (300 ms requests back to back); SIGTERM. */
@@ -106,10 +113,12 @@ async function underScale(platform, variant, n) {
   idle.markSignal();
   busy.markSignal();
   const cpu = watchCpu(app.proc.pid);
+  const signalAt = performance.timeOrigin + performance.now();
   const exit = await signalAndTime(app, 'SIGTERM', KILL_AFTER_MS);
   const cpuAfter = cpu();
   const [i, b] = await Promise.all([idle.finished(), busy.finished()]);
   const lastAnswer = Math.max(i.lastAnswerAfterSignalMs, b.lastAnswerAfterSignalMs);
+  const server = stamps(app);
   if (process.env.BENCH_DEBUG) process.stderr.write(`  idle ${JSON.stringify(i)}\n  busy ${JSON.stringify(b)}\n`);
   return {
     lost: i.lostAtSignal + b.lostAtSignal,
@@ -121,6 +130,9 @@ async function underScale(platform, variant, n) {
     cpuAfter,
     heapPerConn: (heapN - heap0) / n,
     afterLast: exit.ms - lastAnswer,
+    // On the server's clock: from its last 200 answer after SIGTERM (SIGTERM if none) to its exit.
+    serverAfterLast: server.exit - Math.max(server.lastOk, signalAt),
+    serverExit: server.exit - signalAt,
     slowest: Math.max(i.slowestInFlightMs, b.slowestInFlightMs),
   };
 }
@@ -205,7 +217,7 @@ export async function run() {
           results[variant].push(r);
           process.stderr.write(
             `${platform} ${n} ${variant}: in flight ${r.inFlight}, lost ${r.lost}, non-200 ${r.non200}, resets ${r.resets}, exit ${r.exit.ms.toFixed(0)} ms (${exitText(r.exit)}), ` +
-              `slowest ${r.slowest.toFixed(0)} ms, cpu ${r.cpuAfter} ms, heap/conn ${r.heapPerConn.toFixed(0)} B, exit-last ${r.afterLast.toFixed(0)} ms\n`,
+              `slowest ${r.slowest.toFixed(0)} ms, cpu ${r.cpuAfter} ms, heap/conn ${r.heapPerConn.toFixed(0)} B, exit-last ${r.afterLast.toFixed(0)} ms (server's clock ${r.serverAfterLast.toFixed(0)} ms, SIGTERM-exit ${r.serverExit.toFixed(0)} ms)\n`,
           );
         }
       }
@@ -215,14 +227,14 @@ export async function run() {
           `| ${n.toLocaleString('en')} + ${BUSY} | ${label} | ${range(rs.map((r) => r.lost))} of ${range(rs.map((r) => r.inFlight))} | ${range(rs.map((r) => r.non200))} | ${range(rs.map((r) => r.resets))} | ` +
             `${fmt(median(rs.map((r) => r.exit.ms)))} (${range(rs.map((r) => r.exit.ms))}) | ${fmt(median(rs.map((r) => r.slowest)))} | ` +
             `${fmt(median(rs.map((r) => r.cpuAfter)))} (${range(rs.map((r) => r.cpuAfter))}) | ${(median(rs.map((r) => r.heapPerConn)) / 1024).toFixed(2)} KB | ` +
-            `${fmt(median(rs.map((r) => r.afterLast)))} | ${[...new Set(rs.map((r) => exitText(r.exit)))].join(', ')} |`,
+            `${fmt(median(rs.map((r) => r.afterLast)))} | ${fmt(median(rs.map((r) => r.serverAfterLast)))} | ${[...new Set(rs.map((r) => exitText(r.exit)))].join(', ')} |`,
         );
       }
     }
     tables.push(`### ${platform === 'express' ? 'Express' : 'Fastify'}
 
-| open + busy | server | lost of in flight | non-200 answers | resets | SIGTERM → exit, median (range) | slowest in flight, median | server CPU after SIGTERM, median (range) | heap per idle connection, median | exit − last answer, median | exit |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| open + busy | server | lost of in flight | non-200 answers | resets | SIGTERM → exit, median (range) | slowest in flight, median | server CPU after SIGTERM, median (range) | heap per idle connection, median | exit − last answer, median | same, server's clock | exit |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}`);
   }
 
@@ -274,6 +286,10 @@ CPU from \`/proc\` (5 ms resolution). Servers: nestjs-quit with its defaults; ba
 the floor is a bare Node server (\`bench/apps/http-floor.app.ts\`) that at SIGTERM closes every idle socket at once
 (\`server.close()\`) and each busy one after its response. "Heap per idle connection" = heap growth (after GC) per idle
 connection opened; nestjs-quit's own cost per connection is its difference from Nest's, on the same adapter.
+"Exit − last answer" is measured twice: as the load generator sees it (the process that also watches the server's exit;
+with thousands of connections closing under it, it notices both the answers and the exit late, by how much depends on
+when the server's closes came), and on the server's own clock (\`bench/apps/exit-stamps.ts\`: its last 200 answer
+written and the moment it ends itself), which is the server's part alone.
 
 ${tables.join('\n\n')}
 

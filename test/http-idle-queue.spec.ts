@@ -65,7 +65,7 @@ describe('IdleQueue (fake timers)', () => {
     const old: Conn = { name: 'old', last: 500, busy: false };
     const recent: Conn = { name: 'recent', last: 960, busy: false };
     const newest: Conn = { name: 'newest', last: 990, busy: false };
-    queue.pushAll([newest, old, recent].map((c) => ({ item: c, due: c.last + GRACE })));
+    queue.pushAll([], [newest, old, recent].map((c) => ({ item: c, due: c.last + GRACE })));
     advance(0);
     expect(closed).toEqual(['old']);
     advance(59);
@@ -77,6 +77,21 @@ describe('IdleQueue (fake timers)', () => {
     advance(30);
     expect(closed).toEqual(['old', 'recent', 'newest']);
     expect(newest.closedAt).toBeGreaterThanOrEqual(1_090);
+  });
+
+  it('closes the connections already overdue at the start first, each looked at again before it closes', () => {
+    clock = 1_000;
+    const overdue = Array.from({ length: 3 }, (_, i) => ({ name: `o${i}`, last: 100 * i, busy: false }));
+    const recent: Conn = { name: 'recent', last: 950, busy: false };
+    overdue[1].last = 999; // a byte arrived between the start of the drain and its turn
+    queue.pushAll(overdue, [{ item: recent, due: recent.last + GRACE }]);
+    advance(0);
+    expect(closed).toEqual(['o0', 'o2']);
+    advance(61); // recent is due at 1,050, at most one resolution (10 ms) late
+    expect(closed).toEqual(['o0', 'o2', 'recent']);
+    advance(50); // o1: its grace runs from when its byte was seen (1,000)
+    expect(closed).toEqual(['o0', 'o2', 'recent', 'o1']);
+    expect(overdue[1].closedAt).toBeGreaterThanOrEqual(1_099);
   });
 
   it('never closes early: a connection whose last byte moved is looked at again when its new grace ends', () => {

@@ -8,6 +8,7 @@
 import http from 'node:http';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { stampExit } from './exit-stamps.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -37,4 +38,5 @@ process.once('SIGTERM', () => {
   server.close(() => process.exit(0));
 });
 
+if (process.env.STAMPS) stampExit(server);
 server.listen(0, '127.0.0.1', () => process.stdout.write(`ready ${(server.address() as { port: number }).port}\n`));

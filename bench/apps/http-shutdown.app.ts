@@ -10,6 +10,8 @@
  * - 503: + `return503OnClosing: true`
  * - peer: nestjs-graceful-shutdown (http-terminator), its own signal handling
  * - quit: `QuitModule.forRoot()` + `enableShutdownHooks()`
+ *
+ * STAMPS=1: prints the server's own times of its last 200 answer and its exit (`exit-stamps.ts`).
  */
 import 'reflect-metadata';
 import { Controller, Get, Injectable, InternalServerErrorException, Module, Query, type INestApplication, type NestApplicationOptions, type OnModuleDestroy } from '@nestjs/common';
@@ -19,6 +21,7 @@ import { GracefulShutdownModule, setupGracefulShutdown } from 'nestjs-graceful-s
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { QuitModule, QuitService } from '../../lib/index.js';
+import { stampExit } from './exit-stamps.js';
 
 const variant = process.env.VARIANT ?? 'nest';
 
@@ -90,5 +93,6 @@ if (variant === 'quit') {
 }
 if (variant === 'peer') setupGracefulShutdown({ app });
 else app.enableShutdownHooks();
+if (process.env.STAMPS) stampExit(app.getHttpServer());
 await app.listen(0, '127.0.0.1');
 process.stdout.write(`ready ${(app.getHttpServer().address() as { port: number }).port}\n`);

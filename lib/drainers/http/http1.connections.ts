@@ -66,7 +66,7 @@ export class Http1Connections {
     this.queue = new IdleQueue<Socket>(
       { dueAt: (socket, now) => this.dueAt(socket as TrackedSocket, now), close: closeIdle },
       this.clock,
-      Math.max(1, Math.min(25, graceMs / 10)),
+      Math.max(1, Math.min(5, graceMs / 10)),
     );
   }
 
@@ -105,11 +105,17 @@ export class Http1Connections {
     return latest && !latest.writableFinished ? latest : undefined;
   }
 
-  /** Starts the drain: every connection is looked at once, here, and then only when it changes. */
+  /**
+   * Starts the drain: every connection is looked at once, here, and then only when it
+   * changes. Synchronous at the signal and linear in the connections, so nothing is
+   * allocated for the (usually many) ones idle longer than the grace: they are closed
+   * first, in any order.
+   */
   drain(): void {
     this.draining = true;
     const now = this.clock();
-    const idle: Array<{ item: Socket; due: number }> = [];
+    const overdue: Socket[] = [];
+    const later: Array<{ item: Socket; due: number }> = [];
     for (const socket of this.sockets) {
       const res = this.owed(socket);
       if (res) {
@@ -118,12 +124,13 @@ export class Http1Connections {
       }
       const s = socket as TrackedSocket;
       // Idle since its last byte if Node's timer tells it, else (erring on the safe side) since now.
-      const last = this.reach.lastByte ? NodeHttpReach.lastByteAt(socket) : undefined;
-      s[IDLE_SINCE] = last ?? now;
+      const since = (this.reach.lastByte ? NodeHttpReach.lastByteAt(socket) : undefined) ?? now;
+      s[IDLE_SINCE] = since;
       s[BYTES_AT_IDLE] = socket.bytesRead;
-      idle.push({ item: socket, due: s[IDLE_SINCE] + this.graceMs });
+      if (since + this.graceMs <= now) overdue.push(socket);
+      else later.push({ item: socket, due: since + this.graceMs });
     }
-    this.queue.pushAll(idle);
+    this.queue.pushAll(overdue, later);
   }
 
   /** A request that arrives during the drain: served, then its connection closes. */
@@ -178,12 +185,14 @@ export class Http1Connections {
       this.follow(res);
       return undefined;
     }
-    if (socket.bytesRead !== socket[BYTES_AT_IDLE]) {
+    const bytesRead = socket.bytesRead;
+    if (bytesRead !== socket[BYTES_AT_IDLE]) {
       // Bytes of a request are arriving: not idle, whatever the clock says.
       socket[IDLE_SINCE] = now;
-      socket[BYTES_AT_IDLE] = socket.bytesRead;
+      socket[BYTES_AT_IDLE] = bytesRead;
     }
-    const last = this.reach.lastByte ? NodeHttpReach.lastByteAt(socket) : undefined;
-    return Math.max(socket[IDLE_SINCE] ?? now, last ?? -Infinity) + this.graceMs;
+    // No byte read since IDLE_SINCE was set, and nothing written on an idle connection
+    // (a response would have made it owed): its last byte is still the one then.
+    return (socket[IDLE_SINCE] ?? now) + this.graceMs;
   }
 }

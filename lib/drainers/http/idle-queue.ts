@@ -20,14 +20,16 @@ export interface IdleQueueRule<T> {
  * a byte arrived) is closed at most one grace late, never early.
  *
  * Closes run in the check phase, after the poll phase has read whatever bytes had
- * arrived: a request already in the kernel's buffer makes its connection busy first.
- * At most `CLOSES_PER_TURN` connections close per check phase, the rest in the next
- * ones: closing thousands in one go would take long enough for requests to arrive,
- * unread, on the sockets closed last. The timer is re-armed at most once per
- * `resolutionMs`, so that thousands of connections going idle a millisecond apart share
- * a timer.
+ * arrived: a request already read makes its connection busy first. What can still be
+ * reset is a request that reaches the kernel after that poll and before its socket's
+ * close, so at most `CLOSES_PER_TURN` connections close per check phase, the rest in the
+ * next ones: each close costs tens of microseconds (the FIN, and on loopback the peer's
+ * side of it), and a long pass would widen that window for the sockets closed last. A
+ * turn of the loop between passes costs a few microseconds. The timer is re-armed at
+ * most once per `resolutionMs`, so that thousands of connections going idle a
+ * millisecond apart share a timer.
  */
-export const CLOSES_PER_TURN = 256;
+export const CLOSES_PER_TURN = 64;
 
 export class IdleQueue<T> {
   private items: T[] = [];
@@ -51,10 +53,14 @@ export class IdleQueue<T> {
     return this.items.length - this.head;
   }
 
-  /** Queues a batch whose due times are in any order (the connections idle when the drain starts). */
-  pushAll(batch: Array<{ item: T; due: number }>): void {
-    batch.sort((a, b) => a.due - b.due);
-    for (const { item, due } of batch) this.append(item, due);
+  /**
+   * Queues the connections idle when the drain starts: `overdue` ones (due already, in
+   * any order) first, then `later` ones, whose due times are in any order.
+   */
+  pushAll(overdue: T[], later: Array<{ item: T; due: number }> = []): void {
+    for (const item of overdue) this.append(item, -Infinity);
+    later.sort((a, b) => a.due - b.due);
+    for (const { item, due } of later) this.append(item, due);
     this.arm();
   }
 

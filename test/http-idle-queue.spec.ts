@@ -81,7 +81,7 @@ describe('IdleQueue (fake timers)', () => {
 
   it('closes the connections already overdue at the start first, each looked at again before it closes', () => {
     clock = 1_000;
-    const overdue = Array.from({ length: 3 }, (_, i) => ({ name: `o${i}`, last: 100 * i, busy: false }));
+    const overdue: Conn[] = Array.from({ length: 3 }, (_, i) => ({ name: `o${i}`, last: 100 * i, busy: false }));
     const recent: Conn = { name: 'recent', last: 950, busy: false };
     overdue[1].last = 999; // a byte arrived between the start of the drain and its turn
     queue.pushAll(overdue, [{ item: recent, due: recent.last + GRACE }]);

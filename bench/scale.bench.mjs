@@ -224,7 +224,7 @@ export async function run() {
       for (const [v, label] of VARIANTS) {
         const rs = results[v];
         rows.push(
-          `| ${n.toLocaleString('en')} + ${BUSY} | ${label} | ${range(rs.map((r) => r.lost))} of ${range(rs.map((r) => r.inFlight))} | ${range(rs.map((r) => r.non200))} | ${range(rs.map((r) => r.resets))} | ` +
+          `| ${n.toLocaleString('en')} + ${BUSY} | ${label} | ${range(rs.map((r) => r.lost))} of ${range(rs.map((r) => r.inFlight))} | ${range(rs.map((r) => r.non200))} | ${range(rs.map((r) => r.resets))} (Σ ${rs.reduce((n, r) => n + r.resets, 0)}) | ` +
             `${fmt(median(rs.map((r) => r.exit.ms)))} (${range(rs.map((r) => r.exit.ms))}) | ${fmt(median(rs.map((r) => r.slowest)))} | ` +
             `${fmt(median(rs.map((r) => r.cpuAfter)))} (${range(rs.map((r) => r.cpuAfter))}) | ${(median(rs.map((r) => r.heapPerConn)) / 1024).toFixed(2)} KB | ` +
             `${fmt(median(rs.map((r) => r.afterLast)))} | ${fmt(median(rs.map((r) => r.serverAfterLast)))} | ${[...new Set(rs.map((r) => exitText(r.exit)))].join(', ')} |`,
@@ -233,7 +233,7 @@ export async function run() {
     }
     tables.push(`### ${platform === 'express' ? 'Express' : 'Fastify'}
 
-| open + busy | server | lost of in flight | non-200 answers | resets | SIGTERM → exit, median (range) | slowest in flight, median | server CPU after SIGTERM, median (range) | heap per idle connection, median | exit − last answer, median | same, server's clock | exit |
+| open + busy | server | lost of in flight | non-200 answers | resets per run (total) | SIGTERM → exit, median (range) | slowest in flight, median | server CPU after SIGTERM, median (range) | heap per idle connection, median | exit − last answer, median | same, server's clock | exit |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}`);
   }

@@ -67,8 +67,11 @@ describe('IdleQueue (fake timers)', () => {
     const newest: Conn = { name: 'newest', last: 990, busy: false };
     queue.pushAll([], [newest, old, recent].map((c) => ({ item: c, due: c.last + GRACE })));
     advance(0);
+    // Not in the turn the drain started in: a poll phase must read what arrived meanwhile.
+    expect(closed).toEqual([]);
+    advance(1); // the next turn (the fake clock runs an immediate set by an immediate a millisecond later)
     expect(closed).toEqual(['old']);
-    advance(59);
+    advance(58);
     expect(closed).toEqual(['old']);
     advance(2); // 1,061: recent is due at 1,060, with the 10 ms resolution at most 10 late
     advance(10);
@@ -86,6 +89,8 @@ describe('IdleQueue (fake timers)', () => {
     overdue[1].last = 999; // a byte arrived between the start of the drain and its turn
     queue.pushAll(overdue, [{ item: recent, due: recent.last + GRACE }]);
     advance(0);
+    expect(closed).toEqual([]);
+    advance(1);
     expect(closed).toEqual(['o0', 'o2']);
     advance(61); // recent is due at 1,050, at most one resolution (10 ms) late
     expect(closed).toEqual(['o0', 'o2', 'recent']);

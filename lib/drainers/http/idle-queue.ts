@@ -20,7 +20,8 @@ export interface IdleQueueRule<T> {
  * a byte arrived) is closed at most one grace late, never early.
  *
  * Closes run in the check phase, after the poll phase has read whatever bytes had
- * arrived: a request already read makes its connection busy first. What can still be
+ * arrived: a request already read makes its connection busy first (the first sweep of a
+ * drain waits for a poll phase after the drain's start, however it was reached). What can still be
  * reset is a request that reaches the kernel after that poll and before its socket's
  * close, so at most `CLOSES_PER_TURN` connections close per check phase, the rest in the
  * next ones: each close costs tens of microseconds (the FIN, and on loopback the peer's
@@ -41,6 +42,8 @@ export class IdleQueue<T> {
   private lastSweepAt = -Infinity;
   private flushing = false;
   private stopped = false;
+  /** The next sweep waits for one more poll phase (see `pushAll`). */
+  private pollFirst = false;
 
   constructor(
     private readonly rule: IdleQueueRule<T>,
@@ -58,6 +61,10 @@ export class IdleQueue<T> {
    * any order) first, then `later` ones, whose due times are in any order.
    */
   pushAll(overdue: T[], later: Array<{ item: T; due: number }> = []): void {
+    // Called at the signal, after a synchronous stretch (the pipeline, this drain's pass
+    // over every connection) during which requests may have reached the kernel unread: no
+    // close before a poll phase has read them.
+    this.pollFirst = true;
     for (const item of overdue) this.append(item, -Infinity);
     later.sort((a, b) => a.due - b.due);
     for (const { item, due } of later) this.append(item, due);
@@ -120,6 +127,12 @@ export class IdleQueue<T> {
 
   private sweep(): void {
     if (this.stopped) return;
+    if (this.pollFirst) {
+      // An immediate set in the check phase runs in the next turn's, after its poll phase.
+      this.pollFirst = false;
+      this.sweepSoon();
+      return;
+    }
     const now = this.clock();
     this.lastSweepAt = now;
     // Items requeued during this sweep are looked at in a later one.

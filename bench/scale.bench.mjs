@@ -97,13 +97,13 @@ function stamps(app) {
   return { lastOk: Number(m[1]), exit: Number(m[2]) };
 }
 
-/** N idle clients (a request every 1–3 s each) and 32 busy ones (300 ms requests back to back); SIGTERM. */
-async function underScale(platform, variant, n) {
+/** N idle clients (a request every 1–3 s each, think times from `seed`) and 32 busy ones (300 ms requests back to back); SIGTERM. */
+async function underScale(platform, variant, n, seed) {
   const app = start(platform, variant);
   const port = await app.ready;
   await sleep(200);
   const heap0 = Number(await get(port, '/heap'));
-  const idle = new RawClients({ port, connections: n, path: '/slow?ms=1', thinkMs: thinkFor(n), firstRequestWithinMs: THINK_MS[1], rampMs: Math.max(200, n / 5), stopAfterMs: 120_000 });
+  const idle = new RawClients({ port, connections: n, path: '/slow?ms=1', thinkMs: thinkFor(n), firstRequestWithinMs: THINK_MS[1], rampMs: Math.max(200, n / 5), stopAfterMs: 120_000, seed });
   await idle.start();
   await sleep(THINK_MS[1] + 200); // every idle client has made its first request
   const heapN = Number(await get(port, '/heap'));
@@ -213,7 +213,9 @@ export async function run() {
       const results = Object.fromEntries(VARIANTS.map(([v]) => [v, []]));
       for (let i = 0; i < RUNS; i++) {
         for (const [variant] of i % 2 ? [...VARIANTS].reverse() : VARIANTS) {
-          const r = await underScale(platform, variant, n);
+          // One think-time schedule per run, the same for the three servers: a request that
+          // happens to fall on a server's close pass is not repeated in every run.
+          const r = await underScale(platform, variant, n, i + 1);
           results[variant].push(r);
           process.stderr.write(
             `${platform} ${n} ${variant}: in flight ${r.inFlight}, lost ${r.lost}, non-200 ${r.non200}, resets ${r.resets}, exit ${r.exit.ms.toFixed(0)} ms (${exitText(r.exit)}), ` +

@@ -23,6 +23,8 @@ export interface RawClientsOptions {
   rampMs?: number;
   /** A connection starts no request after this many ms from `start()`. */
   stopAfterMs: number;
+  /** Seeds the think times (deterministic for one seed; default 1). */
+  seed?: number;
 }
 
 export interface RawClientsResult {
@@ -69,11 +71,12 @@ export class RawClients {
   private startedAt = 0;
   private open = 0;
   private done?: () => void;
-  private seed = 1;
+  private seed: number;
   private readonly request: string;
 
   constructor(private readonly options: RawClientsOptions) {
     this.request = `GET ${options.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+    this.seed = options.seed ?? 1;
   }
 
   /** Opens every connection (over `rampMs`); resolves once all of them are open. */

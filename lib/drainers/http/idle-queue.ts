@@ -21,14 +21,14 @@ export interface IdleQueueRule<T> {
  *
  * Closes run in the check phase, after the poll phase has read whatever bytes had
  * arrived: a request already read makes its connection busy first (the first sweep of a
- * drain waits for a poll phase after the drain's start, however it was reached). What can still be
- * reset is a request that reaches the kernel after that poll and before its socket's
- * close, so at most `CLOSES_PER_TURN` connections close per check phase, the rest in the
- * next ones: each close costs tens of microseconds (the FIN, and on loopback the peer's
- * side of it), and a long pass would widen that window for the sockets closed last. A
- * turn of the loop between passes costs a few microseconds. The timer is re-armed at
- * most once per `resolutionMs`, so that thousands of connections going idle a
- * millisecond apart share a timer.
+ * drain waits for a poll phase after the drain's start, however it was reached). What
+ * can still be reset is a request that reaches the kernel after that poll and before
+ * its socket's close, so at most `CLOSES_PER_TURN` connections close per check phase,
+ * the rest in the next ones: each close costs tens of microseconds (the FIN, and on
+ * loopback the peer's side of it), and a long pass would widen that window for the
+ * sockets closed last. A turn of the loop between passes costs a few microseconds. The
+ * timer is re-armed at most once per `resolutionMs`, so that thousands of connections
+ * going idle a millisecond apart share a timer.
  */
 export const CLOSES_PER_TURN = 64;
 

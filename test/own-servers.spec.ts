@@ -272,6 +272,40 @@ describe('QuitService.onQuit(server) in a Nest app', () => {
     ws.terminate();
   });
 
+  it('unregistering an HTTP/1 or HTTP/2 server takes off every listener the module put on it and on its connections', async () => {
+    const { quit } = await start();
+    const h1 = http.createServer((_req, res) => res.end('ok'));
+    const h2 = http2.createServer((_req, res) => res.end('ok'));
+    cleanup.push(() => h1.close(), () => h2.close());
+    const events = ['connection', 'session', 'request', 'upgrade', 'newListener'] as const;
+    const counts = (server: net.Server) => events.map((e) => server.listenerCount(e));
+    const before = { h1: counts(h1), h2: counts(h2) };
+    const offH1 = quit.onQuit(h1);
+    const offH2 = quit.onQuit(h2);
+    expect({ h1: counts(h1), h2: counts(h2) }).not.toEqual(before);
+    // One kept-alive HTTP/1 connection and one HTTP/2 session with a stream answered.
+    const h1Port = await listen(h1);
+    const h2Port = await listen(h2);
+    const serverSocket = new Promise<net.Socket>((resolve) => h1.once('connection', resolve));
+    const agent = new http.Agent({ keepAlive: true });
+    cleanup.push(() => agent.destroy());
+    await new Promise<void>((resolve, reject) => http.get({ host: '127.0.0.1', port: h1Port, agent }, (res) => res.resume().on('end', resolve)).on('error', reject));
+    const serverSession = new Promise<http2.Http2Session>((resolve) => h2.once('session', resolve));
+    const client = http2.connect(`http://127.0.0.1:${h2Port}`);
+    cleanup.push(() => client.close());
+    await new Promise<void>((resolve, reject) => client.request({ ':path': '/' }).on('error', reject).resume().on('end', resolve));
+    const [socket, session] = await Promise.all([serverSocket, serverSession]);
+    const closeListeners = { socket: socket.listenerCount('close'), session: session.listenerCount('close') };
+
+    offH1();
+    offH2();
+    expect({ h1: counts(h1), h2: counts(h2) }).toEqual(before);
+    expect({ socket: socket.listenerCount('close'), session: session.listenerCount('close') }).toEqual({
+      socket: closeListeners.socket - 1,
+      session: closeListeners.session - 1,
+    });
+  });
+
   it('an unregistered server is not drained; closers and functions are still hooks', async () => {
     const { quit, events, nestPort } = await start();
     const server = http.createServer();

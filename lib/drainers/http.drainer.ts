@@ -46,6 +46,14 @@ export class HttpDrainer implements TransportDrainer {
   private empty?: () => void;
   private emptied?: Promise<void>;
   private readonly onRequest: (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
+  private readonly connectionEvent: 'connection' | 'secureConnection';
+  private readonly onConnection = (socket: Socket) => {
+    if (!this.h2.onSocket(socket)) this.h1.track(socket);
+  };
+  private readonly onSession = (session: Http2Session) => this.h2.onSession(session);
+  private readonly onUpgrade = (_req: IncomingMessage, socket: Socket) => this.h1.forget(socket);
+  private readonly onNewListener = (event: string | symbol) => event === 'upgrade' && this.addUpgradeListener();
+  private upgradeWatched = false;
 
   constructor(
     private readonly server: HttpServer,
@@ -58,10 +66,9 @@ export class HttpDrainer implements TransportDrainer {
     if (!reach.httpMessage || !reach.lastByte) {
       logger?.warn(QuitMessages.httpInternalsMissing(!reach.httpMessage ? 'ServerResponse socket._httpMessage' : 'net.Socket timer start (kTimeout._idleStart)'));
     }
-    server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: Socket) => {
-      if (!this.h2.onSocket(socket)) this.h1.track(socket);
-    });
-    server.on('session', (session: Http2Session) => this.h2.onSession(session));
+    this.connectionEvent = server instanceof TlsServer ? 'secureConnection' : 'connection';
+    server.on(this.connectionEvent, this.onConnection);
+    server.on('session', this.onSession);
     this.onRequest = (req, res) => {
       if (req.httpVersionMajor >= 2) return this.h2.onStream(req as Http2ServerRequest, res as Http2ServerResponse);
       if (!reach.httpMessage) this.h1.remember(res as ServerResponse);
@@ -110,6 +117,17 @@ export class HttpDrainer implements TransportDrainer {
     return [`${this.name}: ${parts.join(', ')}`];
   }
 
+  /** Unregistered (an own server): every listener back off the server and its connections, timers cleared. */
+  dispose(): void {
+    this.server.removeListener(this.connectionEvent, this.onConnection);
+    this.server.removeListener('session', this.onSession);
+    this.server.removeListener('request', this.onRequest);
+    this.server.removeListener('upgrade', this.onUpgrade);
+    this.server.removeListener('newListener', this.onNewListener);
+    this.h1.dispose();
+    this.h2.dispose();
+  }
+
   private check(): void {
     if (!this.draining) return;
     if (this.h1.sockets.size === 0 && this.h2.size === 0) this.empty?.();
@@ -130,14 +148,14 @@ export class HttpDrainer implements TransportDrainer {
    * listener of ours would silently keep such sockets open.
    */
   private watchUpgrades(): void {
-    const onUpgrade = (_req: IncomingMessage, socket: Socket) => this.h1.forget(socket);
-    let added = false;
-    const add = () => {
-      if (added) return;
-      added = true;
-      this.server.prependListener('upgrade', onUpgrade);
-    };
-    if (this.server.listenerCount('upgrade') > 0) add();
-    else this.server.on('newListener', (event) => event === 'upgrade' && add());
+    if (this.server.listenerCount('upgrade') > 0) this.addUpgradeListener();
+    else this.server.on('newListener', this.onNewListener);
+  }
+
+  private addUpgradeListener(): void {
+    if (this.upgradeWatched) return;
+    this.upgradeWatched = true;
+    this.server.removeListener('newListener', this.onNewListener);
+    this.server.prependListener('upgrade', this.onUpgrade);
   }
 }

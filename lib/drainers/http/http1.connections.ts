@@ -148,6 +148,13 @@ export class Http1Connections {
     }
   }
 
+  /** No longer this drainer's (an own server unregistered): the connections are let go, not closed. */
+  dispose(): void {
+    this.queue.stop();
+    for (const socket of this.sockets) socket.removeListener('close', this.onSocketClose);
+    this.sockets.clear();
+  }
+
   /** What the grace after the force-close leaves: destroyed. */
   destroy(): void {
     this.queue.stop();

@@ -24,6 +24,8 @@ interface SessionState {
   closing: boolean;
   /** Set once the session has written its last frame and ended its socket: the peer's time to close. */
   linger?: NodeJS.Timeout;
+  /** Its 'close' listener (taken off by `dispose`). */
+  onClose: () => void;
 }
 
 type TrackedResponse = Http2ServerResponse & { [SESSION]?: SessionState };
@@ -89,15 +91,21 @@ export class Http2Sessions {
   }
 
   onSession(session: Http2Session): void {
-    const state: SessionState = { session, responses: new Set(), noticed: false, closing: false };
+    const state: SessionState = {
+      session,
+      responses: new Set(),
+      noticed: false,
+      closing: false,
+      onClose: () => {
+        clearTimeout(state.linger);
+        this.sessions.delete(session);
+        if (this.draining) this.changed();
+      },
+    };
     this.sessions.set(session, state);
     const socket = session.socket as unknown as Record<symbol, unknown> | undefined;
     if (socket) socket[H2_SESSION] = session;
-    session.once('close', () => {
-      clearTimeout(state.linger);
-      this.sessions.delete(session);
-      if (this.draining) this.changed();
-    });
+    session.once('close', state.onClose);
     if (this.draining) {
       this.announce(state);
       this.scheduleFinal(0);
@@ -139,6 +147,16 @@ export class Http2Sessions {
       this.closeGracefully(state);
       if (state.responses.size === 0) this.destroyWhenWritten(state);
     }
+  }
+
+  /** No longer this drainer's (an own server unregistered): sessions and streams let go, not closed. */
+  dispose(): void {
+    for (const state of this.sessions.values()) {
+      clearTimeout(state.linger);
+      state.session.removeListener('close', state.onClose);
+      for (const res of state.responses) res.removeListener('close', this.onResponseClose);
+    }
+    this.sessions.clear();
   }
 
   /** Destroys the real sockets of the sessions left. */

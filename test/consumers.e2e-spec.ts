@@ -69,6 +69,15 @@ function run(dir: string, args: string[]): Promise<{ code: number; output: strin
   );
 }
 
+/** Runs a consumer's own Jest suite `src/jest/<file>.test.*` the way that app would: CommonJS mode, or ESM mode (VM modules). */
+function runJest(dir: string, module: 'commonjs' | 'module', file: 'quit' | 'kit'): Promise<{ code: number; output: string }> {
+  const jest = path.join(here, '..', 'node_modules', 'jest', 'bin', 'jest.js');
+  const config = JSON.stringify({ testEnvironment: 'node' });
+  const pattern = `${file}\\.test\\.${module === 'commonjs' ? 'cjs' : 'mjs'}$`;
+  const jestArgs = [jest, '--ci', '--rootDir', 'src/jest', '--config', config, pattern];
+  return run(dir, module === 'commonjs' ? jestArgs : ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', ...jestArgs]);
+}
+
 let prepared: Map<string, Prepared> | undefined;
 let rootVersion: string;
 
@@ -272,14 +281,7 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
   });
 
   it(`Jest (${module === 'commonjs' ? 'CommonJS mode, as Nest 11 apps run it' : 'ESM mode, as Nest 12 apps must'}) loads the package; app.close() runs the pipeline before onModuleDestroy; grpcHealth: true loads grpc-health-check ${hybrid ? '' : '(not installed here: the start fails naming grpcHealth) '}through Jest's ${module === 'commonjs' ? 'require' : 'import()'}`, async () => {
-    const { dir } = consumer(name);
-    const jest = path.join(here, '..', 'node_modules', 'jest', 'bin', 'jest.js');
-    const config = JSON.stringify({ testEnvironment: 'node' });
-    const args =
-      module === 'commonjs'
-        ? [jest, '--ci', '--rootDir', 'src/jest', '--config', config, 'quit\\.test\\.cjs$']
-        : ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', jest, '--ci', '--rootDir', 'src/jest', '--config', config, 'quit\\.test\\.mjs$'];
-    const result = await run(dir, args);
+    const result = await runJest(consumer(name).dir, module, 'quit');
     expect(result.output).toMatch(/^Tests: +2 passed, 2 total$/m);
     expect(result.code).toBe(0);
   });
@@ -296,14 +298,7 @@ describe.each(CONSUMERS)('$name: a $module app on Nest $nest with $adapter', ({ 
   });
 
   it(`nestjs-quit/testing in a user's Jest suite (${module === 'commonjs' ? 'CommonJS' : 'ESM'} mode): the app drains cleanly under load, and a broken app shows its loss`, async () => {
-    const { dir } = consumer(name);
-    const jest = path.join(here, '..', 'node_modules', 'jest', 'bin', 'jest.js');
-    const config = JSON.stringify({ testEnvironment: 'node' });
-    const args =
-      module === 'commonjs'
-        ? [jest, '--ci', '--rootDir', 'src/jest', '--config', config, 'kit\\.test\\.cjs$']
-        : ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', jest, '--ci', '--rootDir', 'src/jest', '--config', config, 'kit\\.test\\.mjs$'];
-    const result = await run(dir, args);
+    const result = await runJest(consumer(name).dir, module, 'kit');
     expect(result.output).toMatch(/^Tests: +2 passed, 2 total$/m);
     expect(result.code).toBe(0);
   });

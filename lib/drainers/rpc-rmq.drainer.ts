@@ -1,6 +1,7 @@
 import { errorMessage } from '../errors/error-message.js';
 import { consumerTagsOf, followPublishes, isAmqpChannel, rawChannelOf, type AmqpChannel } from '../internals/amqp.js';
 import { rmqChannelWrapper, tapRmqSetup, type RpcStrategy } from '../internals/nest-microservices.js';
+import { sleep } from '../pipeline/timing.js';
 import { RpcDrainer } from './rpc.drainer.js';
 
 /** How often the drain looks whether the broker has confirmed the last replies. */
@@ -44,7 +45,7 @@ export class RmqDrainer extends RpcDrainer {
   override async drain(): Promise<void> {
     await super.drain();
     // The replies of the last handlers are queued in the ChannelWrapper: wait for the broker's confirms.
-    while (!this.forced && (this.publishes?.pending ?? 0) > 0) await new Promise((r) => setTimeout(r, CONFIRM_POLL_MS));
+    while (!this.forced && (this.publishes?.pending ?? 0) > 0) await sleep(CONFIRM_POLL_MS);
   }
 
   override async forceClose(): Promise<void> {

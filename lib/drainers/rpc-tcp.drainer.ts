@@ -34,7 +34,6 @@ export class TcpDrainer extends RpcDrainer {
   });
   private readonly listener?: NetServer;
   private tcpLabel = 'tcp';
-  private drained?: Promise<void>;
 
   /**
    * @param ownClients the sockets of the app's own TCP clients now (see `ownTcpClientSockets`).
@@ -76,11 +75,12 @@ export class TcpDrainer extends RpcDrainer {
       else socket.pause();
     }
     // From here a connection with nothing in flight says goodbye.
-    this.drained = this.connections.drain();
+    void this.connections.drain();
   }
 
   override async drain(): Promise<void> {
-    await (this.drained ?? this.connections.drain());
+    // The one drain stopIntake started (`drain()` is idempotent), or, without it, a first one.
+    await this.connections.drain();
     await super.drain();
   }
 

@@ -1,3 +1,5 @@
+import { settleWithin } from '../../pipeline/timing.js';
+
 /** How a protocol ends one of its connections. */
 export interface ConnectionProtocol<C> {
   /**
@@ -97,7 +99,6 @@ export class PersistentConnections<C extends object> {
     if (state === undefined || state < 0) return false;
     this.open.set(conn, state + 1);
     this.handlers++;
-    this.touch(conn);
     return true;
   }
 
@@ -107,9 +108,12 @@ export class PersistentConnections<C extends object> {
     if (state === undefined || state <= 0) return;
     this.handlers--;
     this.open.set(conn, state - 1);
+    if (state > 1) return;
     // During the drain the goodbye follows the last reply at once: the client reads the
-    // reply, then the close, before it could send on the connection again.
-    if (state === 1 && this.draining) this.leave(conn);
+    // reply, then the close, before it could send on the connection again. Before it, the
+    // time of the last reply is what the drain reads of an idle connection (a message's
+    // arrival is always followed by its reply's).
+    if (this.draining) this.leave(conn);
     else this.touch(conn);
   }
 
@@ -153,10 +157,7 @@ export class PersistentConnections<C extends object> {
       this.leave(conn);
     }
     if (this.open.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-    await Promise.race([emptied, expired]);
-    clearTimeout(timer);
+    await settleWithin(emptied, graceMs);
     this.forceClose();
   }
 

@@ -75,7 +75,7 @@ export class GatewayDrainer<S, C extends object> implements TransportDrainer {
     private readonly server: S,
     graceMs = 0,
   ) {
-    this.connections = new PersistentConnections<C>({ goodbye: (conn) => kind.goodbye(conn), destroy: (conn) => kind.destroy(conn) }, graceMs);
+    this.connections = new PersistentConnections<C>(kind, graceMs);
     kind.follow(server, (conn) => this.open(conn));
   }
 

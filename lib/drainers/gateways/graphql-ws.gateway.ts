@@ -1,6 +1,6 @@
 import type { PersistentConnections } from '../connections/persistent-connections.js';
 import type { GatewayKind } from './gateway.drainer.js';
-import { goAway, listeningPort, wsKind, type WsClient, type WsServer } from './ws.gateway.js';
+import { goAway, wsKind, type WsClient, type WsServer } from './ws.gateway.js';
 
 /** A graphql-ws connection: a `ws` WebSocket that also sends and listens. */
 interface GraphqlWsClient extends WsClient {
@@ -73,7 +73,6 @@ export function graphqlWsKind(httpServer: unknown): GatewayKind<WsServer, Graphq
       // graphql-ws reads messages whatever the socket's state.
       client.removeAllListeners('message');
     },
-    port: () => listeningPort(httpServer),
     instrument(client, connections: PersistentConnections<GraphqlWsClient>) {
       const operations = new Set<string>();
       const end = (id: unknown) => {

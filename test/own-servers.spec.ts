@@ -94,6 +94,13 @@ describe('QuitService.onQuit(server) in a Nest app', () => {
     expect(() => quit.onQuit(server, { order: 1 })).toThrow(QuitMessages.serverHookOption('net', 'order'));
     expect(() => quit.onQuit(server, { timeoutMs: 100 })).toThrow(QuitMessages.serverHookOption('net', 'timeoutMs'));
     expect(() => quit.onQuit(server, { name: '' })).toThrow(QuitMessages.serverName(''));
+    // A refused server is left as it was: no listener of the module stays on it.
+    const web = http.createServer();
+    const listeners = () => ['connection', 'session', 'request', 'newListener'].map((e) => web.listenerCount(e));
+    const before = listeners();
+    expect(() => quit.onQuit(web, { order: 1 })).toThrow(QuitMessages.serverHookOption('http', 'order'));
+    expect(() => quit.onQuit(web, { name: '' })).toThrow(QuitMessages.serverName(''));
+    expect(listeners()).toEqual(before);
   });
 
   it('a bare net.Server: intake stops, an open connection is waited for until its client ends it, and nothing else is done to it', async () => {

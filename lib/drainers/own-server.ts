@@ -10,7 +10,7 @@ import { HttpDrainer } from './http.drainer.js';
 import { NetDrainer } from './net.drainer.js';
 import type { GrpcJsServer } from '../internals/grpc-js.js';
 import { GatewayDrainer } from './gateways/gateway.drainer.js';
-import { rawWsKind, type WsServer } from './gateways/ws.gateway.js';
+import { isWsServer, rawWsKind } from './gateways/ws.gateway.js';
 
 /**
  * A server the app made itself, which `quit.onQuit(server)` drains in the transports
@@ -38,9 +38,7 @@ export function drainerForServer(target: unknown, options: Pick<ResolvedQuitOpti
     return new HttpDrainer(target as HttpServer, options.http.idleGraceMs);
   }
   if (target instanceof NetServer) return new NetDrainer(target);
-  if (typeof t.handleUpgrade === 'function' && typeof t.on === 'function') {
-    return new GatewayDrainer(rawWsKind(options.http.idleGraceMs), target as unknown as WsServer, options.http.idleGraceMs);
-  }
+  if (isWsServer(target)) return new GatewayDrainer(rawWsKind(options.http.idleGraceMs), target, options.http.idleGraceMs);
   if (typeof t.tryShutdown === 'function' && typeof t.forceShutdown === 'function' && typeof t.bindAsync === 'function') {
     return GrpcDrainer.forServer(target as unknown as GrpcJsServer);
   }
@@ -70,11 +68,16 @@ export function renamed(drainer: TransportDrainer, name: () => string): Transpor
 export function ownServerDrainer(target: unknown, options: OnQuitOptions | undefined, module: Pick<ResolvedQuitOptions, 'http'>): TransportDrainer | undefined {
   const drainer = drainerForServer(target, module);
   if (!drainer) return undefined;
+  // Refused options leave the server as it was: the drainer's listeners come off again.
+  const refuse = (message: string): never => {
+    drainer.dispose?.();
+    throw new TypeError(message);
+  };
   for (const key of ['order', 'timeoutMs'] as const) {
-    if (options?.[key] !== undefined) throw new TypeError(QuitMessages.serverHookOption(drainer.name, key));
+    if (options?.[key] !== undefined) refuse(QuitMessages.serverHookOption(drainer.name, key));
   }
   const name = options?.name;
   if (name === undefined) return drainer;
-  if (typeof name !== 'string' || !name) throw new TypeError(QuitMessages.serverName(name));
-  return renamed(drainer, () => name);
+  if (typeof name !== 'string' || !name) refuse(QuitMessages.serverName(name));
+  return renamed(drainer, () => name as string);
 }

@@ -44,11 +44,6 @@ export class GrpcHealthServer {
     });
   }
 
-  /** The services this server reports on, `""` first. */
-  get services(): string[] {
-    return [...this.statuses.keys()];
-  }
-
   status(service: string): ServingStatus | undefined {
     return this.statuses.get(service);
   }

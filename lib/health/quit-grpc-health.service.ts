@@ -90,17 +90,13 @@ export class QuitGrpcHealth implements OnModuleInit, OnApplicationBootstrap {
   }
 
   private watchStrategy(strategy: RpcStrategy): void {
-    const server = grpcServerOf(strategy);
+    const attach = () => {
+      const server = grpcServerOf(strategy);
+      if (server) this.attach(server);
+      return server !== undefined;
+    };
     // Nest creates the grpc-js server in listen(): wait for it when it is not there yet.
-    if (server) this.attach(server);
-    else if (!afterListen(strategy, () => this.attachOnce(strategy))) {
-      this.options.logger?.warn(QuitMessages.grpcHealthNoListen());
-    }
-  }
-
-  private attachOnce(strategy: RpcStrategy): void {
-    const server = grpcServerOf(strategy);
-    if (server) this.attach(server);
+    if (!attach() && !afterListen(strategy, attach)) this.options.logger?.warn(QuitMessages.grpcHealthNoListen());
   }
 
   private attach(server: object): void {

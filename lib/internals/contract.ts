@@ -19,6 +19,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { errorMessage } from '../errors/error-message.js';
+import { sleep } from '../pipeline/timing.js';
 import { afterListen, grpcServiceNames, isGrpcStrategy } from './grpc-health.js';
 import { grpcPorts, grpcSessionCount } from './grpc-js.js';
 import { importersOf, moduleClass, modulesWhere, setHookDistance, wrapperInstance } from './nest-core.js';
@@ -83,7 +85,7 @@ const within = <T>(ms: number, what: string, promise: Promise<T>): Promise<T> =>
 
 /** Polls `test` every 5 ms, at most `ms`. */
 async function until(test: () => boolean, ms = 1000): Promise<boolean> {
-  for (const stop = Date.now() + ms; !test() && Date.now() < stop; ) await new Promise((r) => setTimeout(r, 5));
+  for (const stop = Date.now() + ms; !test() && Date.now() < stop; ) await sleep(5);
   return test();
 }
 
@@ -103,7 +105,7 @@ class Recorder {
       const seen = await check();
       this.check(reach, seen === true, typeof seen === 'string' ? seen : 'not found');
     } catch (error) {
-      this.check(reach, false, `threw: ${(error as Error)?.message ?? String(error)}`);
+      this.check(reach, false, `threw: ${errorMessage(error)}`);
     }
   }
 }
@@ -289,18 +291,18 @@ export async function checkInternals(): Promise<{ libraries: LibraryContract[]; 
   const libraries: LibraryContract[] = [await nestCore()];
 
   const ms = await load('@nestjs/microservices');
-  const grpc = (await load('@grpc/grpc-js')) && (await load('@grpc/proto-loader'));
+  const grpcJsPackage = await load('@grpc/grpc-js');
+  const grpc = grpcJsPackage && (await load('@grpc/proto-loader'));
   if (ms) {
     const r = new Recorder('@nestjs/microservices');
     const absent: string[] = [];
-    await nestMicroservicesTcp(ms, r).catch((error: unknown) => r.check('ServerTCP on loopback', false, `threw: ${(error as Error)?.message}`));
-    if (grpc) await nestMicroservicesGrpc(ms, r).catch((error: unknown) => r.check('ServerGrpc on loopback', false, `threw: ${(error as Error)?.message}`));
+    await nestMicroservicesTcp(ms, r).catch((error: unknown) => r.check('ServerTCP on loopback', false, `threw: ${errorMessage(error)}`));
+    if (grpc) await nestMicroservicesGrpc(ms, r).catch((error: unknown) => r.check('ServerGrpc on loopback', false, `threw: ${errorMessage(error)}`));
     else absent.push('Transport.GRPC (ServerGrpc#transportId)', 'ServerGrpc#listen (afterListen)', 'ServerGrpc#grpcClient');
     await nestMicroservicesBrokers(ms, r, absent);
     libraries.push(Object.assign(r.result, absent.length ? { absent } : {}));
   } else libraries.push(new Recorder('@nestjs/microservices', false).result);
 
-  const grpcJsPackage = await load('@grpc/grpc-js');
   libraries.push(grpcJsPackage ? await grpcJs(grpcJsPackage) : new Recorder('@grpc/grpc-js', false).result);
 
   libraries.push((await nestWebsockets()) ?? new Recorder('@nestjs/websockets', false).result);

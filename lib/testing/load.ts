@@ -27,4 +27,10 @@ export interface ShutdownLoad {
   run(target: LoadTarget, tally: Tally, stop: StopFlag): Promise<void>;
 }
 
-export const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** A count option of a load (`connections`, `concurrency`, …): an integer from 1 to 10,000, or a TypeError naming the load and the option. */
+export function countOption(load: string, option: string, value: unknown): number {
+  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 10_000) {
+    throw new TypeError(`${load}(): option "${option}" must be an integer from 1 to 10000, got ${String(value)}`);
+  }
+  return value as number;
+}

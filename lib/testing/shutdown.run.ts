@@ -7,7 +7,8 @@ import { errorMessage } from '../errors/error-message.js';
 import { QuitService } from '../quit.service.js';
 import { ChildApp, type ChildExit } from './child-app.js';
 import { freePort, untilListening } from './free-port.js';
-import { pause, type ShutdownLoad } from './load.js';
+import { sleep } from '../pipeline/timing.js';
+import type { ShutdownLoad } from './load.js';
 import { startLoad, type LoadsFigures } from './load.runner.js';
 import type { LoadFigures } from './tally.js';
 
@@ -116,7 +117,7 @@ async function runChild(app: ChildAppOptions, loads: ShutdownLoad[], options: Sh
     } catch (error) {
       child.kill();
       await child.exited;
-      throw new Error(`runShutdown(): ${(error as Error).message}; its output:\n${child.output.join('\n')}`);
+      throw new Error(`runShutdown(): ${errorMessage(error)}; its output:\n${child.output.join('\n')}`);
     }
     const portOf = (load: ShutdownLoad) => {
       if (typeof load.port === 'number') return load.port;
@@ -125,10 +126,10 @@ async function runChild(app: ChildAppOptions, loads: ShutdownLoad[], options: Sh
       return ports[name];
     };
     const run = await underLoad(loads, portOf, options, () => !child.running, () => child.signal(options.signal ?? 'SIGTERM'), () => child.exited, () => child.output);
-    const exit = run.closed ? await child.exited : undefined;
+    // Killed only if it did not exit by itself in time (a no-op once it has).
     child.kill();
-    const finalExit = exit ?? (await child.exited);
-    return { ...run.figures, exit: finalExit, exitMs: run.exitMs, exitedInTime: run.closed, report: child.report, events: child.events.map(describeEvent), ports, output: child.output };
+    const exit = await child.exited;
+    return { ...run.figures, exit, exitMs: run.exitMs, exitedInTime: run.closed, report: child.report, events: child.events.map(describeEvent), ports, output: child.output };
   } finally {
     child.kill();
   }
@@ -195,7 +196,7 @@ async function underLoad(
   const ready = options.signalWhen
     ? (elapsedMs: number) => options.signalWhen!({ elapsedMs, inFlight: load.inFlight, output: output() })
     : (elapsedMs: number) => elapsedMs >= after && load.inFlight >= want;
-  for (let elapsed = 0; !gone() && !ready(elapsed) && elapsed < after + 10_000; elapsed = Date.now() - startedAt) await pause(2);
+  for (let elapsed = 0; !gone() && !ready(elapsed) && elapsed < after + 10_000; elapsed = Date.now() - startedAt) await sleep(2);
 
   load.markSignal();
   const signalledAt = performance.now();

@@ -2,8 +2,6 @@
 export type Outcome = 'ok' | 'refused' | 'reset' | '5xx' | '503' | 'other-status' | 'bad-body' | 'timeout' | 'error';
 
 interface Unit {
-  startedAt: number;
-  endedAt?: number;
   outcome?: Outcome;
   detail?: string;
 }
@@ -56,11 +54,10 @@ export class Tally {
 
   /** Starts one unit; the returned function ends it (only its first call counts). */
   begin(): (outcome: Outcome, detail?: string) => Outcome {
-    const unit: Unit = { startedAt: performance.now() };
+    const unit: Unit = {};
     this.open.add(unit);
     return (outcome, detail) => {
       if (unit.outcome) return unit.outcome;
-      unit.endedAt = performance.now();
       unit.outcome = outcome;
       unit.detail = detail;
       if (outcome === 'ok') this.okCount++;

@@ -1,4 +1,4 @@
-import type { LoadTarget, ShutdownLoad } from './load.js';
+import { countOption, type LoadTarget, type ShutdownLoad } from './load.js';
 import { errorOutcome, type Outcome } from './tally.js';
 
 export interface WorkLoadOptions {
@@ -20,10 +20,7 @@ export interface WorkLoadOptions {
 /** Your own async function per unit of work (a client of your API, a queue producer…). */
 export function workLoad(options: WorkLoadOptions): ShutdownLoad {
   if (typeof options?.unit !== 'function') throw new TypeError('workLoad(): option "unit" must be a function (loop, target) => Promise');
-  const concurrency = options.concurrency ?? 8;
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10_000) {
-    throw new TypeError(`workLoad(): option "concurrency" must be an integer from 1 to 10000, got ${String(concurrency)}`);
-  }
+  const concurrency = countOption('workLoad', 'concurrency', options.concurrency ?? 8);
   const classify = options.classify ?? ((error: unknown) => errorOutcome(error)[0]);
   const timeoutMs = options.unitTimeoutMs ?? 15_000;
   return {

@@ -1,4 +1,4 @@
-import type { LoadTarget, ShutdownLoad, StopFlag } from './load.js';
+import { countOption, type LoadTarget, type ShutdownLoad, type StopFlag } from './load.js';
 import type { Tally } from './tally.js';
 
 export interface WsLoadOptions {
@@ -31,10 +31,7 @@ const OPEN = 1;
  * messages, ends its loop.
  */
 export function wsLoad(options: WsLoadOptions = {}): ShutdownLoad {
-  const connections = options.connections ?? 8;
-  if (!Number.isInteger(connections) || connections < 1 || connections > 10_000) {
-    throw new TypeError(`wsLoad(): option "connections" must be an integer from 1 to 10000, got ${String(connections)}`);
-  }
+  const connections = countOption('wsLoad', 'connections', options.connections ?? 8);
   return {
     name: options.name ?? 'ws',
     port: options.port,

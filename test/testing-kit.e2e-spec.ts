@@ -4,15 +4,17 @@ import { Controller, Get, Injectable, Module, Query, type DynamicModule, type On
 import { NestFactory } from '@nestjs/core';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import os from 'node:os';
 import path from 'node:path';
 import { QuitModule, QuitService } from '../lib/index.js';
-import { httpLoad, runShutdown, workLoad, wsLoad } from '../lib/testing/index.js';
+import { httpLoad, runShutdown, startLoad, workLoad, wsLoad } from '../lib/testing/index.js';
 import { WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { fixture } from './helpers/child.js';
+import { sleep } from './src/log.js';
+import { tlsFiles } from './src/http-tls.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Requests inside the handler now: the signal goes once they all are (not merely sent). */
 let inHandler = 0;
 
@@ -147,6 +149,29 @@ describe('nestjs-quit/testing, wsLoad', () => {
     expect(result.ok).toBe(answered);
     expect(result.events.filter((e) => e.startsWith('drained'))).toEqual(expect.arrayContaining([`drained ws:${port}`]));
     expect(result.report).toMatchObject({ ok: true, pending: [] });
+  });
+});
+
+describe('nestjs-quit/testing, httpLoad over HTTP/2', () => {
+  it('the streams of one connection share one session, and every session is closed once the load stops', async () => {
+    const tls = tlsFiles();
+    const server = http2.createSecureServer({ key: readFileSync(tls.key), cert: readFileSync(tls.cert) }, (_req, res) => res.end('done'));
+    const sessions: http2.ServerHttp2Session[] = [];
+    server.on('session', (session) => sessions.push(session));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const load = startLoad(httpLoad({ protocol: 'h2', connections: 2, streamsPerConnection: 4, ca: readFileSync(tls.cert), path: '/' }), { port: (server.address() as AddressInfo).port });
+      for (let i = 0; i < 500 && load.ok < 40; i++) await sleep(10);
+      expect(load.ok).toBeGreaterThanOrEqual(40);
+      const figures = await load.stop();
+      await sleep(50); // the clients' GOAWAYs reach the server
+      expect(sessions.length).toBe(2);
+      expect(sessions.filter((s) => !s.closed && !s.destroyed)).toEqual([]);
+      expect(figures).toMatchObject({ lost: 0, resets: 0, errors: [] });
+    } finally {
+      sessions.forEach((s) => s.destroy());
+      server.close();
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
-import type { LoadTarget, ShutdownLoad, StopFlag } from './load.js';
+import { countOption, type LoadTarget, type ShutdownLoad, type StopFlag } from './load.js';
 import { errorOutcome, type Outcome, type Tally } from './tally.js';
 
 export interface HttpLoadOptions {
@@ -34,8 +34,8 @@ export function httpLoad(options: HttpLoadOptions): ShutdownLoad {
   }
   const protocol = options.protocol ?? 'http';
   if (!['http', 'https', 'h2'].includes(protocol)) throw new TypeError(`httpLoad(): option "protocol" must be 'http', 'https' or 'h2', got ${String(protocol)}`);
-  const connections = count('connections', options.connections ?? 8);
-  const streams = count('streamsPerConnection', options.streamsPerConnection ?? 1);
+  const connections = countOption('httpLoad', 'connections', options.connections ?? 8);
+  const streams = countOption('httpLoad', 'streamsPerConnection', options.streamsPerConnection ?? 1);
   return {
     name: options.name ?? protocol,
     port: options.port,
@@ -48,13 +48,6 @@ export function httpLoad(options: HttpLoadOptions): ShutdownLoad {
       await Promise.all(loops);
     },
   };
-}
-
-function count(option: string, value: unknown): number {
-  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 10_000) {
-    throw new TypeError(`httpLoad(): option "${option}" must be an integer from 1 to 10000, got ${String(value)}`);
-  }
-  return value as number;
 }
 
 function classify(options: HttpLoadOptions, status: number, body: string): Outcome {
@@ -99,9 +92,14 @@ async function h2Session(options: HttpLoadOptions, target: LoadTarget, path: str
       s.on('error', () => resolve(undefined)); // ECONNREFUSED once the listener is gone
       s.once('connect', () => resolve(s));
     });
+  // One session shared by the streams: only the first loop to find it gone opens the next
+  // (each loop awaiting an unset session would otherwise open its own, and leave it open).
   const current = async () => {
-    const s = await session;
-    if (!session || !s || s.closed || s.destroyed) session = connect();
+    if (!session) session = connect();
+    const mine = session;
+    const s = await mine;
+    if (s && !s.closed && !s.destroyed) return s;
+    if (session === mine) session = connect();
     return session;
   };
   let refusedInARow = 0;

@@ -5,11 +5,7 @@ import { Controller } from '@nestjs/common';
 import { GrpcMethod, Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { QuitGrpcHealth, QuitModule } from '../lib/index.js';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { childStarter } from './helpers/child.js';
-import { get } from './helpers/http.js';
 import { WORK_PROTO, check, freePort, healthClient, slow, watchHealth, workClient } from './src/grpc-proto.js';
 
 const startChild = childStarter();
@@ -110,43 +106,6 @@ describe('gRPC health, per service', () => {
     expect(late.statuses).toEqual(['NOT_SERVING']);
     expect(lateEnd).toBe(status.OK);
     expect(app.events()).toContain('report {"ok":true,"pending":[]}');
-    expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
-  });
-});
-
-describe("the README's quick start", () => {
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-  const block = (text: string, start: RegExp, end: RegExp) => {
-    const lines = text.split('\n');
-    const from = lines.findIndex((l) => start.test(l));
-    const to = lines.findIndex((l, i) => i > from && end.test(l));
-    return lines.slice(from + 1, to).join('\n');
-  };
-
-  it('the fixture is the README code: its app.module.ts block, word for word', () => {
-    const readme = block(readFileSync(path.join(root, 'README.md'), 'utf8'), /^\/\/ app\.module\.ts$/, /^```$/);
-    const fixture = block(readFileSync(path.join(root, 'test', 'src', 'grpc-quickstart.app.ts'), 'utf8'), /README quick start: app\.module\.ts/, /^\/\/ --- end ---$/);
-    expect(fixture.replace("from '../../lib/index.js'", "from 'nestjs-quit'")).toBe(readme);
-  });
-
-  it('gives a readiness route and a gRPC health check that flip at SIGTERM, while the app still serves', async () => {
-    const app = startChild('grpc-quickstart.app');
-    const grpcPort = await app.ready();
-    const httpPort = Number((await app.waitFor(/^port http /)).split(' ')[2]);
-    const health = track(await healthClient(grpcPort));
-    const work = track(workClient(grpcPort));
-    const before = { ready: (await get(httpPort, '/health/ready')).status, grpc: await check(health) };
-    const watch = watchHealth(health);
-    await watch.next(1);
-
-    app.kill('SIGTERM');
-    await watch.next(2);
-    const after = { ready: (await get(httpPort, '/health/ready')).status, grpc: await check(health), call: (await slow(work, { id: 1, ms: 0 })).code };
-    const exit = await app.exited;
-
-    expect(before).toEqual({ ready: 200, grpc: { code: status.OK, status: 'SERVING' } });
-    expect(watch.statuses).toEqual(['SERVING', 'NOT_SERVING']);
-    expect(after).toEqual({ ready: 503, grpc: { code: status.OK, status: 'NOT_SERVING' }, call: status.OK });
     expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
   });
 });

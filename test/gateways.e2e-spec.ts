@@ -136,7 +136,7 @@ describe('a gateway handler slower than the transports phase (ws, express)', () 
     const [ends, exit] = await Promise.all([Promise.all(clients.map((c) => c.ended)), app.exited]);
 
     expect(ends.map((e) => [e.close, e.replied.length, e.errors])).toEqual(ends.map(() => ['1001', 0, []]));
-    const report = JSON.parse((await app.waitFor(/^ev:report /)).slice('ev:report '.length)) as { ok: boolean; pending: string[] };
+    const report = await app.report();
     expect(report).toEqual({ ok: false, pending: [`transports: ws:${port}: 4 message(s) in flight, 4 connection(s) open`] });
     expect(app.events().filter((e) => e.startsWith('drained'))).toEqual([`drained http:${port}`, `drained ws:${port} forced`]);
     expect(exit).toMatchObject({ code: 1, signal: null });

@@ -150,7 +150,7 @@ describe.each(['express', 'fastify'])('long-lived responses at SIGTERM (%s)', (p
     // A request its handler never answers cannot end cleanly: it gets a 503, not a reset.
     expect(hangReply).toEqual({ status: 503, connection: 'close' });
     // Cut short by the phase timeout: named in the report, and the exit code says so.
-    const report = JSON.parse((await app.waitFor(/^ev:report /)).slice('ev:report '.length));
+    const report = await app.report();
     expect(report.ok).toBe(false);
     // The SSE stream ended at the start of the drain: only the download and /hang were left.
     // The WebSocket has no handler in flight: it gets its 1001 as the drain starts, not at the timeout.
@@ -241,7 +241,7 @@ describe('long-lived HTTP/2 streams (Fastify, TLS)', () => {
     expect(chunks(downloadEnd.body)).toBeGreaterThan(0);
     expect(hangEnd).toMatchObject({ status: 503, how: 'end' });
     expect(sessionErrors).toEqual([]);
-    const report = JSON.parse((await app.waitFor(/^ev:report /)).slice('ev:report '.length));
+    const report = await app.report();
     expect(report.pending).toEqual([
       expect.stringMatching(/^transports: http:\d+: 0 request\(s\) in flight, 0 connection\(s\) open, 1 HTTP\/2 session\(s\) open with 2 stream\(s\)$/),
     ]);

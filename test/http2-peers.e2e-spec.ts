@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { Child, fixture } from './helpers/child.js';
+import { childStarter } from './helpers/child.js';
 import { RawH2Client, type RawGoaway } from './src/h2-raw-client.js';
 import { tlsFiles } from './src/http-tls.js';
 
@@ -10,12 +10,15 @@ import { tlsFiles } from './src/http-tls.js';
  * server's GOAWAYs — it opens a stream after the first one — and never closes its side.
  */
 const NOTICE = 2 ** 31 - 1;
-const children: Child[] = [];
+const start = childStarter();
 const clients: RawH2Client[] = [];
-afterEach(() => {
-  children.splice(0).forEach((c) => c.stop());
-  clients.splice(0).forEach((c) => c.destroy());
-});
+afterEach(() => clients.splice(0).forEach((c) => c.destroy()));
+
+/** `http-load.app` on Fastify, HTTP/2 over a fresh TLS certificate; `ca` for the clients. */
+function h2App(env: Record<string, string>) {
+  const tls = tlsFiles();
+  return { app: start('http-load.app', { PLATFORM: 'fastify', PROTO: 'h2', TLS_KEY: tls.key, TLS_CERT: tls.cert, ...env }), ca: readFileSync(tls.cert) };
+}
 
 /** On the server's first GOAWAY, opens one more stream anyway (a stream in transit, as far as the server can tell). */
 const streamAfterFirstGoaway = (goaway: RawGoaway, client: RawH2Client) => {
@@ -37,23 +40,13 @@ function expectGoaways(client: RawH2Client, lastStreamId: number): void {
   expect(repeats).toEqual(repeats.length ? [{ lastStreamId, code: 0 }] : []);
 }
 
-const report = async (app: Child) => JSON.parse((await app.waitFor(/^ev:report /)).slice('ev:report '.length)) as { ok: boolean; pending: string[] };
 
 describe('HTTP/2 peers that ignore GOAWAY and never close (Fastify, TLS)', () => {
   it('serves the stream in flight, refuses the one sent after the first GOAWAY with the final one at once, closes both connections itself and exits cleanly, inside a transports phase of 1.5 s', async () => {
-    const tls = tlsFiles();
-    const ca = readFileSync(tls.cert);
     // The old drain waited 2 s for a PING ack that nghttp2 drops once a session has no
     // stream left (session `idle` below): the phase would time out. The drain needs about
     // idleGraceMs (250 ms) after the last answer.
-    const app = new Child(fixture('http-load.app'), {
-      PLATFORM: 'fastify',
-      PROTO: 'h2',
-      TLS_KEY: tls.key,
-      TLS_CERT: tls.cert,
-      QUIT_OPTIONS: JSON.stringify({ phaseTimeouts: { transports: 1_500 } }),
-    });
-    children.push(app);
+    const { app, ca } = h2App({ QUIT_OPTIONS: JSON.stringify({ phaseTimeouts: { transports: 1_500 } }) });
     const port = await app.ready();
 
     // `busy` has a stream in flight at the signal; `idle` had one answered before it.
@@ -79,24 +72,17 @@ describe('HTTP/2 peers that ignore GOAWAY and never close (Fastify, TLS)', () =>
     }
     // Only the two streams numbered 1 reached the app.
     expect(await app.waitFor(/^ev:served /)).toBe('ev:served 2 2 0');
-    expect(await report(app)).toEqual({ ok: true, pending: [] });
+    expect(await app.report()).toEqual({ ok: true, pending: [] });
     expect(exit).toMatchObject({ code: null, signal: 'SIGTERM' });
   });
 
   it('at the transports phase timeout, answers the stream still running 503 and destroys the connection itself once that answer is written', async () => {
-    const tls = tlsFiles();
-    const ca = readFileSync(tls.cert);
-    const app = new Child(fixture('http-load.app'), {
-      PLATFORM: 'fastify',
-      PROTO: 'h2',
-      TLS_KEY: tls.key,
-      TLS_CERT: tls.cert,
+    const { app, ca } = h2App({
       // `ev:loaded` once one request was served and one is in flight.
       LOADED: '1',
       CONNS: '1',
       QUIT_OPTIONS: JSON.stringify({ phaseTimeouts: { transports: 500 } }),
     });
-    children.push(app);
     const port = await app.ready();
 
     const client = await RawH2Client.connect(port, ca, streamAfterFirstGoaway);
@@ -118,7 +104,7 @@ describe('HTTP/2 peers that ignore GOAWAY and never close (Fastify, TLS)', () =>
     });
     expect(client.errors).toEqual([]);
     expect(await app.waitFor(/^ev:served /)).toBe('ev:served 2 1 0');
-    expect(await report(app)).toEqual({
+    expect(await app.report()).toEqual({
       ok: false,
       pending: [expect.stringMatching(/^transports: http:\d+: 0 request\(s\) in flight, 0 connection\(s\) open, 1 HTTP\/2 session\(s\) open with 1 stream\(s\)$/)],
     });

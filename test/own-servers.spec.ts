@@ -14,6 +14,7 @@ import { HttpDrainer } from '../lib/drainers/http.drainer.js';
 import { NetDrainer } from '../lib/drainers/net.drainer.js';
 import { drainerForServer } from '../lib/drainers/own-server.js';
 import { QuitMessages, QuitModule, QuitService, type QuitEvent, type QuitModuleOptions } from '../lib/index.js';
+import { waitFor } from './helpers/quit.js';
 
 const options = { http: { idleGraceMs: 250 } };
 const listen = (server: net.Server | http2.Http2Server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
@@ -225,11 +226,11 @@ describe('QuitService.onQuit(server) in a Nest app', () => {
     });
 
     const closing = app!.close();
-    while (!events.includes(`drained http:${nestPort}`)) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => events.includes(`drained http:${nestPort}`), `drained http:${nestPort}`);
     await new Promise((r) => setTimeout(r, 50));
     quit.onQuit(wss, { name: 'joined' });
     expect(await new Promise((resolve) => ws.once('close', (code) => resolve(code)))).toBe(1001);
-    while (!events.includes('drained joined')) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => events.includes('drained joined'), 'drained joined');
     expect(events).not.toContain('drained holder'); // still the transports phase
     holderClient.end();
     await closing;

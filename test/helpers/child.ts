@@ -77,6 +77,11 @@ export class Child {
     return Number(line.split(' ')[1]);
   }
 
+  /** The report of the fixture's `ev:report {…}` line (`printQuitEvents`): whether it was ok, and what was pending. */
+  async report(): Promise<{ ok: boolean; pending: string[] }> {
+    return JSON.parse((await this.waitFor(/^ev:report /)).slice('ev:report '.length)) as { ok: boolean; pending: string[] };
+  }
+
   kill(signal: NodeJS.Signals): void {
     this.signalledAt = Date.now();
     this.proc.kill(signal);

@@ -13,6 +13,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Observable } from 'rxjs';
 import { QuitModule, QuitService, type QuitModuleOptions } from '../../lib/index.js';
 import { ev, sleep } from './log.js';
+import { printQuitEvents } from './rpc-events.js';
 
 const TICK_MS = 30;
 
@@ -50,11 +51,7 @@ async function main() {
   const app: INestApplication =
     process.env.PLATFORM === 'fastify' ? await NestFactory.create(SseModule, new FastifyAdapter(), { logger }) : await NestFactory.create(SseModule, { logger });
   app.enableShutdownHooks();
-  app.get(QuitService).events$.subscribe((e) => {
-    if (e.type === 'transport.intake-stopped') ev(`intake-stopped ${e.name}`);
-    if (e.type === 'transport.drained') ev(`drained ${e.name}${e.forced ? ' forced' : ''}`);
-    if (e.type === 'quit.ended') ev(`report ${JSON.stringify({ ok: e.report.ok, pending: e.report.pending })}`);
-  });
+  printQuitEvents(app.get(QuitService));
   await app.listen(0, '127.0.0.1');
   process.stdout.write(`ready ${(app.getHttpServer().address() as { port: number }).port}\n`);
 }

@@ -1,12 +1,10 @@
 // HTTP shutdown under keep-alive load, for Express and Fastify: Nest's own options, the
 // nestjs-graceful-shutdown peer and nestjs-quit, same app, same load. Then throughput on
 // a trivial route with and without the module, and idle SIGTERM → exit.
-import autocannon from 'autocannon';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { built, fmt, median, signalAndTime, startApp } from './lib.mjs';
+import { built, fmt, median, signalAndTime, startApp, throughput } from './lib.mjs';
 
 export const title = 'HTTP: keep-alive load at SIGTERM, throughput, idle exit (Express and Fastify)';
 
@@ -18,7 +16,6 @@ const CLIENTS_STOP_AFTER_SIGNAL_MS = 5_000;
 const KILL_AFTER_MS = 8_000;
 const THROUGHPUT_ROUNDS = Number(process.env.BENCH_TP_ROUNDS ?? 10);
 const THROUGHPUT_SECONDS = Number(process.env.BENCH_TP_SECONDS ?? 2);
-const CLOCK_TICKS = 100; // USER_HZ of /proc/<pid>/stat on Linux
 const IDLE_RUNS = Number(process.env.BENCH_IDLE_RUNS ?? 10);
 const PLATFORMS = ['express', 'fastify'];
 const VARIANTS = [
@@ -58,49 +55,6 @@ async function underLoad(platform, variant) {
   const lowerBound = Math.max(0, REQUEST_MS - r.newestInFlightAgeMs);
   if (variant === 'quit' && exit.ms > 1.1 * lowerBound + 30) process.stderr.write(`  slow run: ${app.output().match(/phases .*/)?.[0]}\n`);
   return { exit, lowerBound, ...r };
-}
-
-/** Server CPU time (user + system) of a process, in ms, from /proc (Linux); undefined elsewhere. */
-function cpuMs(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Both apps run side by side and take turns, in short rounds, so that the load of
- * the machine (other processes) falls on both alike. Also the server's CPU time per
- * request, which contention disturbs less than the rate.
- */
-async function throughput(platform) {
-  const apps = {};
-  for (const variant of ['nest', 'quit']) {
-    const app = startApp(file, { PLATFORM: platform, VARIANT: variant });
-    apps[variant] = { app, url: `http://127.0.0.1:${await app.ready}/ping` };
-    await autocannon({ url: apps[variant].url, connections: 50, duration: 1 }); // warm-up (JIT)
-  }
-  const rates = { nest: [], quit: [] };
-  const cpuPerRequest = { nest: [], quit: [] };
-  const bad = { nest: 0, quit: 0 };
-  for (let i = 0; i < THROUGHPUT_ROUNDS; i++) {
-    for (const variant of i % 2 ? ['quit', 'nest'] : ['nest', 'quit']) {
-      const { app, url } = apps[variant];
-      const before = cpuMs(app.proc.pid);
-      const r = await autocannon({ url, connections: 50, duration: THROUGHPUT_SECONDS });
-      const after = cpuMs(app.proc.pid);
-      rates[variant].push(r.requests.total / THROUGHPUT_SECONDS);
-      if (before !== undefined && after !== undefined) cpuPerRequest[variant].push(((after - before) * 1000) / r.requests.total);
-      bad[variant] += r.errors + r.timeouts + r.non2xx;
-    }
-  }
-  for (const { app } of Object.values(apps)) {
-    app.proc.kill('SIGKILL');
-    await app.exited;
-  }
-  return { rates, cpuPerRequest, bad };
 }
 
 /**
@@ -204,7 +158,7 @@ ${rows.join('\n')}`);
   const idleRows = [];
   const cpuBare = {};
   for (const platform of PLATFORMS) {
-    const tp = await throughput(platform);
+    const tp = await throughput(file, platform, { connections: 50, rounds: THROUGHPUT_ROUNDS, seconds: THROUGHPUT_SECONDS });
     const ratio = median(tp.rates.quit) / median(tp.rates.nest);
     if (tp.cpuPerRequest.nest.length) cpuBare[platform] = median(tp.cpuPerRequest.nest);
     const cpu = tp.cpuPerRequest.nest.length ? `${median(tp.cpuPerRequest.nest).toFixed(1)} / ${median(tp.cpuPerRequest.quit).toFixed(1)} µs (${((median(tp.cpuPerRequest.nest) / median(tp.cpuPerRequest.quit)) * 100).toFixed(1)} %)` : 'n/a';

@@ -1,6 +1,8 @@
 // Helpers shared by the benchmarks: start a compiled app, wait for `ready <port>`,
 // signal it and time its exit.
+import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -48,3 +50,49 @@ export const percentile = (xs, p) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 };
 export const fmt = (ms) => `${ms.toFixed(1)} ms`;
+
+const CLOCK_TICKS = 100; // USER_HZ of /proc/<pid>/stat on Linux
+
+/** Server CPU time (user + system) of a process, in ms, from /proc (Linux); undefined elsewhere. */
+export function cpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `GET /ping` on `file` (VARIANT=nest and quit, side by side) with autocannon: the two
+ * take turns in short rounds, so that the load of the machine (other processes) falls on
+ * both alike. Also the server's CPU time per request (µs), which contention disturbs less
+ * than the rate, and the errors, timeouts and non-2xx answers.
+ */
+export async function throughput(file, platform, { connections, rounds, seconds }) {
+  const apps = {};
+  for (const variant of ['nest', 'quit']) {
+    const app = startApp(file, { PLATFORM: platform, VARIANT: variant });
+    apps[variant] = { app, url: `http://127.0.0.1:${await app.ready}/ping` };
+    await autocannon({ url: apps[variant].url, connections, duration: 1 }); // warm-up (JIT)
+  }
+  const rates = { nest: [], quit: [] };
+  const cpuPerRequest = { nest: [], quit: [] };
+  const bad = { nest: 0, quit: 0 };
+  for (let i = 0; i < rounds; i++) {
+    for (const variant of i % 2 ? ['quit', 'nest'] : ['nest', 'quit']) {
+      const { app, url } = apps[variant];
+      const before = cpuMs(app.proc.pid);
+      const r = await autocannon({ url, connections, duration: seconds });
+      const after = cpuMs(app.proc.pid);
+      rates[variant].push(r.requests.total / seconds);
+      if (before !== undefined && after !== undefined) cpuPerRequest[variant].push(((after - before) * 1000) / r.requests.total);
+      bad[variant] += r.errors + r.timeouts + r.non2xx;
+    }
+  }
+  for (const { app } of Object.values(apps)) {
+    app.proc.kill('SIGKILL');
+    await app.exited;
+  }
+  return { rates, cpuPerRequest, bad };
+}

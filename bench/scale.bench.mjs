@@ -2,12 +2,11 @@
 // ones, SIGTERM mid-load; nestjs-quit beside Nest's `return503OnClosing` and a bare Node
 // floor (idle sockets closed the moment the drain starts), runs interleaved. Then idle-only
 // SIGTERM → exit, throughput at 50 and 1,000 connections, and HTTP/2 (Fastify, TLS).
-import autocannon from 'autocannon';
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { built, fmt, median, signalAndTime, startApp } from './lib.mjs';
+import { built, cpuMs, fmt, median, signalAndTime, startApp, throughput } from './lib.mjs';
 
 export const title = 'HTTP at scale: thousands of keep-alive connections at SIGTERM (Express, Fastify, HTTP/2)';
 
@@ -19,7 +18,6 @@ const THINK_MS = [1_000, 3_000];
 /** Past 1,000 clients the think time grows, so that the idle clients send ~1,000 requests/s in all and the load generator and the server (one 2-core machine) keep up. */
 const thinkFor = (n) => (n <= 1_000 ? THINK_MS : [(THINK_MS[0] * n) / 2_000, (THINK_MS[1] * n) / 2_000]);
 const KILL_AFTER_MS = 15_000;
-const CLOCK_TICKS = 100; // USER_HZ of /proc/<pid>/stat
 const PLATFORMS = ['express', 'fastify'];
 const VARIANTS = [
   ['quit', 'nestjs-quit'],
@@ -47,15 +45,6 @@ function fdLimit() {
     return Number(execSync('ulimit -n', { shell: '/bin/sh' }).toString().trim());
   } catch {
     return Infinity;
-  }
-}
-
-function cpuMs(pid) {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return undefined;
   }
 }
 
@@ -149,32 +138,6 @@ async function idleOnly(platform, variant) {
   return exit;
 }
 
-async function throughput(platform, connections) {
-  const apps = {};
-  for (const variant of ['nest', 'quit']) {
-    const app = startApp(nestApp, { PLATFORM: platform, VARIANT: variant });
-    apps[variant] = { app, url: `http://127.0.0.1:${await app.ready}/ping` };
-    await autocannon({ url: apps[variant].url, connections, duration: 1 });
-  }
-  const rates = { nest: [], quit: [] };
-  const cpu = { nest: [], quit: [] };
-  for (let i = 0; i < TP_ROUNDS; i++) {
-    for (const variant of i % 2 ? ['quit', 'nest'] : ['nest', 'quit']) {
-      const { app, url } = apps[variant];
-      const before = cpuMs(app.proc.pid);
-      const r = await autocannon({ url, connections, duration: TP_SECONDS });
-      const after = cpuMs(app.proc.pid);
-      rates[variant].push(r.requests.total / TP_SECONDS);
-      cpu[variant].push(((after - before) * 1000) / r.requests.total);
-    }
-  }
-  for (const { app } of Object.values(apps)) {
-    app.proc.kill('SIGKILL');
-    await app.exited;
-  }
-  return { rates, cpu };
-}
-
 /** HTTP/2 over TLS (Fastify): 200 sessions × 10 streams looping a 300 ms request; SIGTERM. */
 async function h2(tls) {
   const app = startApp(built('test/src/http-load.app.js'), { PLATFORM: 'fastify', PROTO: 'h2', TLS_KEY: tls.key, TLS_CERT: tls.cert });
@@ -256,12 +219,12 @@ ${rows.join('\n')}`);
   const tpRows = [];
   for (const platform of PARTS.has('tp') ? PLATFORMS : []) {
     for (const connections of [50, 1_000]) {
-      const tp = await throughput(platform, connections);
+      const tp = await throughput(nestApp, platform, { connections, rounds: TP_ROUNDS, seconds: TP_SECONDS });
       const ratio = median(tp.rates.quit) / median(tp.rates.nest);
       process.stderr.write(`${platform} ${connections} throughput: nest ${tp.rates.nest.map((x) => x.toFixed(0))}, quit ${tp.rates.quit.map((x) => x.toFixed(0))}\n`);
       tpRows.push(
         `| ${platform} | ${connections.toLocaleString('en')} | ${median(tp.rates.nest).toFixed(0)} | ${median(tp.rates.quit).toFixed(0)} | ${(ratio * 100).toFixed(1)} % | ` +
-          `${median(tp.cpu.nest).toFixed(1)} / ${median(tp.cpu.quit).toFixed(1)} µs (${((median(tp.cpu.nest) / median(tp.cpu.quit)) * 100).toFixed(1)} %) |`,
+          `${median(tp.cpuPerRequest.nest).toFixed(1)} / ${median(tp.cpuPerRequest.quit).toFixed(1)} µs (${((median(tp.cpuPerRequest.nest) / median(tp.cpuPerRequest.quit)) * 100).toFixed(1)} %) |`,
       );
     }
   }

@@ -7,31 +7,16 @@
  * `ready <port>`.
  */
 import 'reflect-metadata';
-import { Controller, Injectable, Module, Sse, type INestApplication, type MessageEvent, type OnModuleDestroy } from '@nestjs/common';
+import { Controller, Module, Sse, type INestApplication, type MessageEvent } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { interval, map, type Observable } from 'rxjs';
 import { QuitModule } from '../../lib/index.js';
+import { Pool } from './pool.js';
 
 const KIND = process.env.KIND ?? 'ws';
 const HANDLER_MS = Number(process.env.HANDLER_MS ?? 300);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-@Injectable()
-class Pool implements OnModuleDestroy {
-  private open = true;
-
-  async query(ms: number): Promise<void> {
-    await sleep(ms);
-    if (!this.open) throw new Error('pool closed');
-  }
-
-  onModuleDestroy(): void {
-    this.open = false;
-  }
-}
-
 @WebSocketGateway()
 class WorkGateway {
   constructor(private readonly pool: Pool) {}

@@ -6,12 +6,8 @@
  * request crosses the close of an idle socket, and nothing else.
  */
 import http from 'node:http';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { stampExit } from './exit-stamps.js';
-
-v8.setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+import { heapUsedAfterGc } from './heap.js';
 
 const open = new Set<http.ServerResponse>();
 let closing = false;
@@ -24,9 +20,7 @@ const server = http.createServer((req, res) => {
   if (url.pathname === '/slow') {
     setTimeout(() => res.end('done'), Number(url.searchParams.get('ms') ?? 300));
   } else if (url.pathname === '/heap') {
-    gc();
-    gc();
-    res.end(String(process.memoryUsage().heapUsed));
+    res.end(String(heapUsedAfterGc()));
   } else {
     res.end('pong');
   }

@@ -14,40 +14,17 @@
  * STAMPS=1: prints the server's own times of its last 200 answer and its exit (`exit-stamps.ts`).
  */
 import 'reflect-metadata';
-import { Controller, Get, Injectable, InternalServerErrorException, Module, Query, type INestApplication, type NestApplicationOptions, type OnModuleDestroy } from '@nestjs/common';
+import { Controller, Get, Module, Query, type INestApplication, type NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { GracefulShutdownModule, setupGracefulShutdown } from 'nestjs-graceful-shutdown';
-import v8 from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { QuitModule, QuitService } from '../../lib/index.js';
 import { stampExit } from './exit-stamps.js';
+import { heapUsedAfterGc } from './heap.js';
+import { Pool } from './pool.js';
 
 const variant = process.env.VARIANT ?? 'nest';
 
-v8.setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-/** The heap in use once garbage is collected (twice: weak references die in the second). */
-export function heapUsedAfterGc(): number {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-}
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-@Injectable()
-class Pool implements OnModuleDestroy {
-  private open = true;
-
-  async query(ms: number): Promise<void> {
-    await sleep(ms);
-    if (!this.open) throw new InternalServerErrorException('pool closed');
-  }
-
-  onModuleDestroy(): void {
-    this.open = false;
-  }
-}
 
 @Controller()
 class BenchController {
